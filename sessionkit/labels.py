@@ -1,0 +1,69 @@
+"""Readable, deterministic names for tracked objects: ``Author 1``, ``Author 2``, ..."""
+
+from __future__ import annotations
+
+import weakref
+from collections import deque
+from typing import Any
+
+#: How many recently collected labels a tracker remembers (the count is kept in full).
+RECENTLY_COLLECTED = 100
+
+
+class Labels:
+    """Names objects by class and order of first sight, and remembers which are still alive.
+
+    Everything is held weakly: a label outlives its object only as text.
+    """
+
+    def __init__(self) -> None:
+        self._by_state: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self._counters: dict[str, int] = {}
+        self._alive: dict[str, tuple[weakref.ref[Any], Any]] = {}
+        self._dying: deque[str] = deque()
+        self.last_seq: dict[str, int] = {}
+        self.collected: deque[str] = deque(maxlen=RECENTLY_COLLECTED)
+        self.collected_count = 0
+
+    def label(self, state: Any) -> str:
+        """The label of an ``InstanceState``, given at first sight."""
+        found = self._by_state.get(state)
+        if found is not None:
+            return found
+        name = state.class_.__name__
+        number = self._counters.get(name, 0) + 1
+        self._counters[name] = number
+        found = f"{name} {number}"
+        self._by_state[state] = found
+        obj = state.obj()
+        if obj is None:
+            self._note_collected(found)
+        else:
+            self._alive[found] = (weakref.ref(obj, lambda _ref, label=found: self._dying.append(label)), state)
+        return found
+
+    def seen(self, label: str, seq: int) -> None:
+        """Remember that ``label`` took part in event ``seq``."""
+        self.last_seq[label] = seq
+
+    def alive(self) -> list[tuple[str, Any, Any]]:
+        """``(label, object, InstanceState)`` for every labelled object still alive, in label order."""
+        self.settle()
+        result = []
+        for label, (ref, state) in list(self._alive.items()):
+            obj = ref()
+            if obj is not None:
+                result.append((label, obj, state))
+        return result
+
+    def settle(self) -> None:
+        """Move objects that Python has collected out of the living."""
+        while self._dying:
+            label = self._dying.popleft()
+            if self._alive.pop(label, None) is not None:
+                self._note_collected(label)
+
+    def _note_collected(self, label: str) -> None:
+        self.collected.append(label)
+        self.collected_count += 1
+        self.last_seq.pop(label, None)

@@ -1,0 +1,98 @@
+"""The five states of an object in a Session, and how to tell which one it is in."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, NamedTuple
+
+from sqlalchemy import inspect
+from sqlalchemy.exc import NoInspectionAvailable
+
+from sessionkit.exceptions import NotMappedError
+
+
+class ObjectState(enum.Enum):
+    """Where an ORM object stands with respect to a Session.
+
+    >>> ObjectState.PENDING.value
+    'pending'
+    """
+
+    TRANSIENT = "transient"
+    PENDING = "pending"
+    PERSISTENT = "persistent"
+    DELETED = "deleted"
+    DETACHED = "detached"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: The states in the order an object travels through them.
+STATE_ORDER = tuple(ObjectState)
+
+
+def state_of(obj: Any) -> ObjectState:
+    """Return the real current state of a mapped instance (tracked or not).
+
+    >>> from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+    >>> class Base(DeclarativeBase): pass
+    >>> class Note(Base):
+    ...     __tablename__ = "note"
+    ...     id: Mapped[int] = mapped_column(primary_key=True)
+    >>> state_of(Note())
+    <ObjectState.TRANSIENT: 'transient'>
+    """
+    try:
+        instance_state = inspect(obj)
+    except NoInspectionAvailable:
+        instance_state = None
+    if instance_state is None or not getattr(instance_state, "is_instance", False):
+        msg = (
+            f"state_of() needs an instance of a mapped class, but was given {obj!r}; "
+            "pass an object created from an ORM-mapped class."
+        )
+        raise NotMappedError(msg)
+    return state_of_instance_state(instance_state)
+
+
+def state_of_instance_state(instance_state: Any) -> ObjectState:
+    """Return the state of an ``InstanceState`` (what ``inspect(obj)`` gives)."""
+    if instance_state.transient:
+        return ObjectState.TRANSIENT
+    if instance_state.pending:
+        return ObjectState.PENDING
+    if instance_state.persistent:
+        return ObjectState.PERSISTENT
+    if instance_state.deleted:
+        return ObjectState.DELETED
+    return ObjectState.DETACHED
+
+
+class Hook(NamedTuple):
+    """One of SQLAlchemy's ten lifecycle hooks, the states it names and what causes it."""
+
+    name: str
+    before: ObjectState | None
+    after: ObjectState
+    causes: str
+
+
+_T, _PE, _PS, _D, _DT = STATE_ORDER
+
+#: SQLAlchemy's ten ``SessionEvents`` lifecycle hooks, in the order an object meets them.
+HOOKS: dict[str, Hook] = {
+    hook.name: hook
+    for hook in (
+        Hook("transient_to_pending", _T, _PE, "add / add_all (also save-update cascade, merge of a new row)"),
+        Hook("pending_to_persistent", _PE, _PS, "flush (INSERT)"),
+        Hook("loaded_as_persistent", None, _PS, "query load (a row becomes a new object)"),
+        Hook("persistent_to_deleted", _PS, _D, "delete + flush (DELETE)"),
+        Hook("deleted_to_detached", _D, _DT, "commit after a flushed delete; expunge"),
+        Hook("persistent_to_detached", _PS, _DT, "expunge / expunge_all / close"),
+        Hook("detached_to_persistent", _DT, _PS, "add (or delete, or merge(load=False)) of a detached object"),
+        Hook("pending_to_transient", _PE, _T, "rollback / expunge / close of a pending object"),
+        Hook("persistent_to_transient", _PS, _T, "rollback of a flushed INSERT"),
+        Hook("deleted_to_persistent", _D, _PS, "rollback of a flushed delete"),
+    )
+}

@@ -1,0 +1,456 @@
+"""``track()``: listen to a real Session through SQLAlchemy's event API and record typed events.
+
+Listeners do as little as SQLAlchemy's own dispatch allows: each appends one tuple to a
+buffer. Labels, weak references and event objects are made when someone reads the log
+(or at once, while someone is subscribed), so tracking costs next to nothing while it runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+
+from sessionkit.events import Begin, Commit, Created, Event, Flush, Note, Rollback, Statement, Transition
+from sessionkit.exceptions import EventNotFoundError, InvalidSettingError
+from sessionkit.labels import Labels
+from sessionkit.snapshot import Snapshot, capture, replay
+from sessionkit.states import HOOKS, ObjectState, state_of_instance_state
+from sessionkit.targets import Target, model_targets, resolve
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
+
+    from sessionkit.diagram import StateDiagram
+
+Callback = Callable[[Event], object]
+
+#: Hooks whose promise a tracker checks when the transaction ends (see ``_verify``).
+_WATCHED = ("persistent_to_deleted", "deleted_to_detached")
+
+#: The raw buffer may hold this many times ``max_events`` before it is trimmed.
+_RAW_FACTOR = 4
+
+
+def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: Any = None) -> Tracker:
+    """Start recording what happens in the sessions ``target`` reaches.
+
+    ``target`` is a ``Session``, a ``sessionmaker``, a ``scoped_session``, a ``Session``
+    subclass (``Session`` itself means every session), an ``AsyncSession`` or an
+    ``async_sessionmaker``. ``models`` (a declarative base or mapped classes) makes newly
+    constructed objects known, as transient, before any session sees them.
+
+    >>> from sqlalchemy import create_engine
+    >>> from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+    >>> class Base(DeclarativeBase): pass
+    >>> class Author(Base):
+    ...     __tablename__ = "author"
+    ...     id: Mapped[int] = mapped_column(primary_key=True)
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> session = Session(engine)
+    >>> with track(session) as tracker:
+    ...     session.add(Author())
+    ...     session.commit()
+    >>> [t.hook for t in tracker.transitions]
+    ['transient_to_pending', 'pending_to_persistent']
+    """
+    resolved = resolve(target)
+    if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
+        msg = f"max_events must be a positive whole number, but was given {max_events!r}."
+        raise InvalidSettingError(msg)
+    return Tracker(resolved, sql=bool(sql), max_events=max_events, models=model_targets(models))
+
+
+class Tracker:
+    """Records the lifecycle of every object, transaction and statement in the tracked sessions."""
+
+    def __init__(self, target: Target, *, sql: bool, max_events: int, models: list[Any]) -> None:
+        self.target = target
+        self.sql = sql
+        self.max_events = max_events
+        self._raw: deque[tuple[Any, ...]] = deque()
+        self._events: deque[Event] = deque(maxlen=max_events)
+        self._lock = threading.RLock()
+        self._next_seq = 1
+        self._dropped = 0
+        self._subscribers: list[Callback] = []
+        self._failed: set[int] = set()
+        self._labels = Labels()
+        self._session_labels: dict[int, str] = {}
+        self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._flushing: dict[int, int] = {}
+        self._watch: dict[int, list[tuple[str, Any]]] = {}
+        self._committed: set[int] = set()
+        self._connections: dict[int, list[Any]] = {}
+        self._listening_connections: weakref.WeakKeyDictionary[Any, Callable[..., None]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
+        self._active = False
+        self._last_transition: Transition | None = None
+        self._attach(models)
+
+    # ------------------------------------------------------------------ listening
+    def _listen(self, on: Any, name: str, fn: Callable[..., Any], **kw: Any) -> None:
+        event.listen(on, name, fn, **kw)
+        self._listeners.append((on, name, fn))
+
+    def _attach(self, models: list[Any]) -> None:
+        on = self.target.listen_on
+        try:
+            for hook in HOOKS:
+                self._listen(on, hook, self._hook_listener(hook), raw=True)
+            for model in models:
+                self._listen(model, "init", self._init_listener(), raw=True, propagate=True)
+            self._listen(on, "after_transaction_create", self._on_transaction_create)
+            self._listen(on, "after_transaction_end", self._on_transaction_end)
+            self._listen(on, "after_begin", self._on_begin)
+            self._listen(on, "before_flush", self._on_before_flush)
+            self._listen(on, "after_flush_postexec", self._on_flush_end)
+            self._listen(on, "after_commit", self._on_commit)
+            self._listen(on, "after_soft_rollback", self._on_soft_rollback)
+        except Exception:
+            self._detach()
+            raise
+        self._active = True
+        for session in self.target.live_sessions():
+            self._sessions[session.hash_key] = session
+            transaction = session.get_transaction()
+            if transaction is not None:
+                for connection, *_ in list(getattr(transaction, "_connections", {}).values()):
+                    self._on_begin(session, transaction, connection)
+
+    def _hook_listener(self, hook: str) -> Callable[[Any, Any], None]:
+        raw, live, drain = self._raw, self._subscribers, self._drain_quietly
+        limit = self.max_events * _RAW_FACTOR
+        if hook not in _WATCHED:
+
+            def listener(session: Any, state: Any) -> None:
+                raw.append((hook, session.hash_key, state, state.key))
+                if live or len(raw) > limit:
+                    drain()
+
+            return listener
+        watch = self._watch
+
+        def watched_listener(session: Any, state: Any) -> None:
+            key = session.hash_key
+            raw.append((hook, key, state, state.key))
+            watch.setdefault(key, []).append((hook, state))
+            if live or len(raw) > limit:
+                drain()
+
+        return watched_listener
+
+    def _init_listener(self) -> Callable[..., None]:
+        def listener(state: Any, args: Any, kwargs: Any) -> None:  # noqa: ARG001
+            self._record(("init", None, state, None))
+
+        return listener
+
+    def _record(self, entry: tuple[Any, ...]) -> None:
+        self._raw.append(entry)
+        if self._subscribers or len(self._raw) > self.max_events * _RAW_FACTOR:
+            self._drain_quietly()
+
+    def _on_transaction_create(self, session: Any, transaction: Any) -> None:
+        self._sessions[session.hash_key] = session
+        if transaction.parent is None or transaction.nested:
+            self._record(("begin", session.hash_key, transaction.nested))
+
+    def _on_begin(self, session: Any, transaction: Any, connection: Any) -> None:  # noqa: ARG002
+        if not self.sql or not self._active or connection in self._listening_connections:
+            return
+        key = session.hash_key
+
+        def on_sql(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:  # noqa: ARG001, PLR0913
+            self._record(("sql", key, statement, parameters, executemany))
+
+        event.listen(connection, "before_cursor_execute", on_sql)
+        self._listening_connections[connection] = on_sql
+        self._connections.setdefault(key, []).append(connection)
+
+    def _on_before_flush(self, session: Any, flush_context: Any, instances: Any) -> None:  # noqa: ARG002
+        self._record(("flush", session.hash_key, len(session.new), len(session.dirty), len(session.deleted)))
+
+    def _on_flush_end(self, session: Any, flush_context: Any) -> None:  # noqa: ARG002
+        self._record(("flush_end", session.hash_key))
+
+    def _on_commit(self, session: Any) -> None:
+        nested = session.in_nested_transaction()
+        if not nested:
+            self._committed.add(session.hash_key)
+        self._record(("commit", session.hash_key, nested))
+
+    def _on_soft_rollback(self, session: Any, previous_transaction: Any) -> None:
+        if previous_transaction.parent is None or previous_transaction.nested:
+            self._record(("rollback", session.hash_key, previous_transaction.nested))
+
+    def _on_transaction_end(self, session: Any, transaction: Any) -> None:
+        if transaction.parent is not None:
+            return
+        key = session.hash_key
+        for connection in self._connections.pop(key, []):
+            self._forget_connection(connection)
+        self._verify(session, key)
+
+    def _forget_connection(self, connection: Any) -> None:
+        on_sql = self._listening_connections.pop(connection, None)
+        if on_sql is not None and event.contains(connection, "before_cursor_execute", on_sql):
+            event.remove(connection, "before_cursor_execute", on_sql)
+
+    def _verify(self, session: Any, key: int) -> None:
+        """Note where an object's real state is not what the last hook said, as the transaction ends.
+
+        SQLAlchemy detaches flushed-deleted objects at commit only when ``expire_on_commit``
+        is set; a rollback can fire ``deleted_to_detached`` for an object it then makes transient.
+        """
+        watched = self._watch.pop(key, [])
+        committed = key in self._committed
+        self._committed.discard(key)
+        if not watched or (committed and session.expire_on_commit):
+            return
+        last_hook = {state: hook for hook, state in watched}
+        for state, hook in last_hook.items():
+            actual = state_of_instance_state(state)
+            expected = ObjectState.DETACHED
+            if hook == "deleted_to_detached" and actual is not ObjectState.DETACHED:
+                text = (
+                    "{label} is really {actual}, although SQLAlchemy fired deleted_to_detached: "
+                    "the rollback undid its INSERT as well as its DELETE."
+                )
+            elif hook == "persistent_to_deleted" and actual is ObjectState.DELETED:
+                text = (
+                    "{label} is still deleted after the commit: with expire_on_commit=False "
+                    "SQLAlchemy neither detaches it nor fires deleted_to_detached."
+                    if committed
+                    else "{label} is still deleted after the transaction ended: close() and expunge_all() "
+                    "do not detach a flushed-deleted object, and no hook fires."
+                )
+            else:
+                continue
+            self._record(("note", key, state, hook, expected, actual, text))
+
+    # ------------------------------------------------------------------ the log
+    def _drain_quietly(self) -> None:
+        try:
+            self._drain()
+        except Exception as error:  # noqa: BLE001 - the learner's SQLAlchemy call must go on
+            warnings.warn(f"sessionkit could not record an event: {error!r}", RuntimeWarning, stacklevel=2)
+
+    def _drain(self) -> None:
+        with self._lock:
+            raw = self._raw
+            overflow = len(raw) - self.max_events
+            while raw:
+                entry = raw.popleft()
+                made = self._materialize(entry, keep=overflow <= 0)
+                overflow -= 1
+                if made is None:
+                    continue
+                if len(self._events) == self.max_events:
+                    self._dropped += 1
+                self._events.append(made)
+                if isinstance(made, Transition):
+                    self._last_transition = made
+                for callback in list(self._subscribers):
+                    self._notify(callback, made)
+
+    def _materialize(self, entry: tuple[Any, ...], *, keep: bool) -> Event | None:  # noqa: C901, PLR0911
+        """Turn one raw entry into an event (or, when ``keep`` is false, only account for it)."""
+        kind, key = entry[0], entry[1]
+        if kind == "flush_end":
+            self._flushing.pop(key, None)
+            return None
+        seq = self._next_seq
+        self._next_seq += 1
+        session = None if key is None else self._session_label(key)
+        if kind == "flush":
+            self._flushing[key] = seq
+        if kind in HOOKS or kind == "init":
+            label = self._labels.label(entry[2])
+            self._labels.seen(label, seq)
+        if not keep:
+            self._dropped += 1
+            return None
+        if kind in HOOKS:
+            hook = HOOKS[kind]
+            identity_key = entry[3]
+            identity = None if identity_key is None else tuple(identity_key[1])
+            return Transition(seq, session, kind, hook.before, hook.after, label, identity, _ref(entry[2]))
+        if kind == "sql":
+            return Statement(seq, session, entry[2], entry[3], bool(entry[4]), self._flushing.get(key))
+        if kind == "flush":
+            return Flush(seq, session, *entry[2:])
+        if kind == "begin":
+            return Begin(seq, session, entry[2])
+        if kind == "commit":
+            return Commit(seq, session, entry[2])
+        if kind == "rollback":
+            return Rollback(seq, session, entry[2])
+        if kind == "init":
+            return Created(seq, session, label, _ref(entry[2]))
+        state, hook_name, expected, actual, text = entry[2:]
+        label = self._labels.label(state)
+        self._labels.seen(label, seq)
+        return Note(seq, session, label, hook_name, expected, actual, text.format(label=label, actual=actual))
+
+    def _session_label(self, key: int) -> str:
+        label = self._session_labels.get(key)
+        if label is None:
+            label = self._session_labels[key] = f"session {len(self._session_labels) + 1}"
+        return label
+
+    def _notify(self, callback: Callback, made: Event) -> None:
+        try:
+            callback(made)
+        except Exception as error:  # noqa: BLE001 - a subscriber must never break the session
+            if id(callback) not in self._failed:
+                self._failed.add(id(callback))
+                warnings.warn(
+                    f"sessionkit subscriber {callback!r} raised {error!r}; it keeps being called, "
+                    "and later errors from it are not reported.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def events(self) -> list[Event]:
+        """Every recorded event, oldest first (at most ``max_events`` of them)."""
+        self._drain()
+        return list(self._events)
+
+    @property
+    def transitions(self) -> list[Transition]:
+        """The ``"transition"`` events: SQLAlchemy's lifecycle hooks as they fired."""
+        return [e for e in self.events if isinstance(e, Transition)]
+
+    @property
+    def statements(self) -> list[Statement]:
+        """The ``"sql"`` events: every statement the tracked sessions sent."""
+        return [e for e in self.events if isinstance(e, Statement)]
+
+    @property
+    def notes(self) -> list[Note]:
+        """The ``"note"`` events: where an object's real state differs from what a hook said."""
+        return [e for e in self.events if isinstance(e, Note)]
+
+    @property
+    def dropped(self) -> int:
+        """How many events the ``max_events`` bound has discarded, oldest first."""
+        self._drain()
+        return self._dropped
+
+    @property
+    def active(self) -> bool:
+        """Whether the tracker is still listening."""
+        return self._active
+
+    @property
+    def sessions(self) -> dict[str, Any]:
+        """The live sessions this tracker has seen, by label."""
+        self._drain()
+        return {
+            label: session
+            for key, label in self._session_labels.items()
+            if (session := self._sessions.get(key)) is not None
+        }
+
+    def event(self, seq: int) -> Event:
+        """The recorded event numbered ``seq``."""
+        for found in self.events:
+            if found.seq == seq:
+                return found
+        msg = f"no recorded event has seq {seq!r}; recorded events run from {self._span()}."
+        raise EventNotFoundError(msg)
+
+    def _span(self) -> str:
+        if not self._events:
+            return "none (the log is empty)"
+        return f"{self._events[0].seq} to {self._events[-1].seq}"
+
+    def subscribe(self, callback: Callback) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event as it happens; returns a function that stops it."""
+        if not callable(callback):
+            msg = f"subscribe() needs a callable taking one event, but was given {callback!r}."
+            raise TypeError(msg)
+        self._drain()
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def clear(self) -> None:
+        """Forget every recorded event (objects keep their labels)."""
+        with self._lock:
+            self._drain()
+            self._events.clear()
+            self._dropped = 0
+            self._last_transition = None
+
+    def stop(self) -> None:
+        """Remove every listener this tracker added. Safe to call more than once."""
+        with self._lock:
+            self._drain()
+            self._detach()
+
+    def _detach(self) -> None:
+        self._active = False
+        for on, name, fn in self._listeners:
+            if event.contains(on, name, fn):
+                event.remove(on, name, fn)
+        self._listeners.clear()
+        for connection in list(self._listening_connections.keys()):
+            self._forget_connection(connection)
+        self._connections.clear()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def snapshot(self, at: int | None = None) -> Snapshot:
+        """The tracked objects now (their real states), or as the log says they were after event ``at``."""
+        self._drain()
+        if at is None:
+            with self._lock:
+                return capture(self._labels, self._session_labels, self._next_seq - 1, self._last_transition)
+        return replay(self.events, at)
+
+    def to_frame(self) -> DataFrame:
+        """The event log as a pandas DataFrame."""
+        from sessionkit.tables import events_frame
+
+        return events_frame(self.events)
+
+    def diagram(self, at: int | None = None, **options: Any) -> StateDiagram:
+        """The state diagram now, or as it was right after event ``at``."""
+        from sessionkit.diagram import diagram
+
+        return diagram(self.snapshot(at=at), **options)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __repr__(self) -> str:
+        status = "tracking" if self._active else "stopped"
+        return f"<sessionkit.Tracker {status} {self.target.description}: {len(self)} events>"
+
+
+def _ref(state: Any) -> weakref.ref[Any] | None:
+    obj = state.obj()
+    return None if obj is None else weakref.ref(obj)

@@ -1,0 +1,586 @@
+"""The tracker against a real session: every hook, in order, with labels and identities."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections import Counter
+
+import pytest
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, make_transient, scoped_session, sessionmaker
+
+import sessionkit
+from sessionkit import ObjectState, track
+from tests.models import Author, Base, Book
+
+
+def hooks(tracker: sessionkit.Tracker) -> list[str]:
+    return [t.hook for t in tracker.transitions]
+
+
+def step(tracker: sessionkit.Tracker, action) -> list[str]:  # noqa: ANN001
+    """Run one step and return the hooks it fired (the log is cleared first)."""
+    tracker.clear()
+    action()
+    return hooks(tracker)
+
+
+# ---------------------------------------------------------------- single-object scenarios
+
+
+def test_transient_to_pending(session: Session) -> None:
+    tracker = track(session)
+    a = Author(name="Ann")
+    assert step(tracker, lambda: session.add(a)) == ["transient_to_pending"]
+    (t,) = tracker.transitions
+    assert (t.before, t.after, t.label, t.instance, t.session) == (
+        ObjectState.TRANSIENT,
+        ObjectState.PENDING,
+        "Author 1",
+        a,
+        "session 1",
+    )
+
+
+def test_pending_to_transient_by_rollback_and_by_expunge(session: Session) -> None:
+    a, b = Author(), Author()
+    session.add_all([a, b])
+    tracker = track(session)
+    assert step(tracker, lambda: session.expunge(a)) == ["pending_to_transient"]
+    assert step(tracker, session.rollback) == ["pending_to_transient"]
+    assert sessionkit.state_of(b) is ObjectState.TRANSIENT
+
+
+def test_pending_to_persistent_fires_once(session: Session) -> None:
+    a = Author(name="Ann")
+    session.add(a)
+    tracker = track(session)
+    assert step(tracker, session.flush) == ["pending_to_persistent"]
+    assert tracker.transitions[0].identity == (a.id,)
+    a.name = "Anne"
+    assert step(tracker, session.flush) == []
+    assert [s.sql.split()[0] for s in tracker.statements] == ["UPDATE"]
+
+
+def test_pending_to_persistent_of_a_dereferenced_object(session: Session) -> None:
+    session.add(Author())
+    tracker = track(session)
+    gc.collect()
+    assert step(tracker, session.flush) == ["pending_to_persistent"]
+
+
+def test_detached_to_persistent_by_add(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.flush()
+    session.expunge(a)
+    tracker = track(session)
+    assert step(tracker, lambda: session.add(a)) == ["detached_to_persistent"]
+
+
+def test_loaded_as_persistent(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as setup:
+        setup.add(Author(name="Ann"))
+        setup.commit()
+    with Maker() as session:
+        tracker = track(session)
+        loaded = session.scalars(select(Author)).one()
+        (t,) = tracker.transitions
+        assert (t.hook, t.before, t.after, t.instance) == ("loaded_as_persistent", None, ObjectState.PERSISTENT, loaded)
+        assert step(tracker, lambda: session.refresh(loaded)) == []
+
+
+def test_delete_of_a_detached_object(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as session:
+        a = Author()
+        session.add(a)
+        session.commit()
+    with Maker() as session:
+        tracker = track(session)
+        assert step(tracker, lambda: session.delete(a)) == ["detached_to_persistent"]
+        assert step(tracker, session.flush) == ["persistent_to_deleted"]
+
+
+def test_cascaded_delete_of_a_detached_parent(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as session:
+        parent = Author(books=[Book(), Book()])
+        session.add(parent)
+        session.commit()
+        assert len(parent.books) == 2
+    with Maker() as session:
+        tracker = track(session)
+        session.delete(parent)
+        assert Counter(hooks(tracker)) == Counter({"detached_to_persistent": 3})
+        assert sorted(t.label for t in tracker.transitions) == ["Author 1", "Book 1", "Book 2"]
+
+
+def test_persistent_to_deleted_waits_for_the_flush(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.commit()
+    tracker = track(session)
+    assert step(tracker, lambda: session.delete(a)) == []
+    assert sessionkit.state_of(a) is ObjectState.PERSISTENT
+    assert step(tracker, session.flush) == ["persistent_to_deleted"]
+    assert sessionkit.state_of(a) is ObjectState.DELETED
+
+
+@pytest.mark.parametrize("how", ["expunge", "expunge_all", "close"])
+def test_persistent_to_detached(session: Session, how: str) -> None:
+    a = Author()
+    session.add(a)
+    session.flush()
+    tracker = track(session)
+    action = {"expunge": lambda: session.expunge(a), "expunge_all": session.expunge_all, "close": session.close}[how]
+    assert step(tracker, action) == ["persistent_to_detached"]
+
+
+def test_persistent_to_detached_by_make_transient(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.flush()
+    tracker = track(session)
+    assert step(tracker, lambda: make_transient(a)) == ["persistent_to_detached"]
+
+
+def test_persistent_to_transient_by_rollback(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.flush()
+    tracker = track(session)
+    assert step(tracker, session.rollback) == ["persistent_to_transient"]
+    assert sessionkit.state_of(a) is ObjectState.TRANSIENT
+
+
+def test_deleted_to_persistent_by_rollback(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.commit()
+    session.delete(a)
+    session.flush()
+    tracker = track(session)
+    assert step(tracker, session.rollback) == ["deleted_to_persistent"]
+
+
+def test_deleted_to_detached_by_commit(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.commit()
+    session.delete(a)
+    session.flush()
+    tracker = track(session)
+    assert step(tracker, session.commit) == ["deleted_to_detached"]
+    assert inspect(a).was_deleted
+    assert sessionkit.state_of(a) is ObjectState.DETACHED
+    assert tracker.notes == []
+
+
+def test_deleted_to_detached_by_expunge(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.commit()
+    session.delete(a)
+    session.flush()
+    tracker = track(session)
+    assert step(tracker, lambda: session.expunge(a)) == ["deleted_to_detached"]
+
+
+def test_merge_events_name_the_copy(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as session:
+        a = Author(name="Ann")
+        session.add(a)
+        session.commit()
+        session.expunge(a)
+    with Maker() as session:
+        tracker = track(session)
+        copy = session.merge(a)
+        assert copy is not a
+        (t,) = tracker.transitions
+        assert (t.hook, t.instance) == ("loaded_as_persistent", copy)
+        assert step(tracker, lambda: session.merge(Author(name="Bo"))) == ["transient_to_pending"]
+
+
+def test_a_whole_lifecycle_in_order(session: Session) -> None:
+    tracker = track(session)
+    a = Author(name="Ann")
+    session.add(a)
+    session.flush()
+    session.delete(a)
+    session.commit()
+    assert hooks(tracker) == [
+        "transient_to_pending",
+        "pending_to_persistent",
+        "persistent_to_deleted",
+        "deleted_to_detached",
+    ]
+    assert [e.kind for e in tracker.events] == [
+        "begin",
+        "transition",
+        "flush",
+        "sql",
+        "transition",
+        "sql",  # delete() loads the books its cascade reaches
+        "flush",
+        "sql",
+        "transition",
+        "commit",
+        "transition",
+    ]
+    seqs = [e.seq for e in tracker.events]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == len(seqs)
+
+
+# ---------------------------------------------------------------- labels and sessions
+
+
+def test_labels_count_per_class_and_stay_with_the_object(session: Session) -> None:
+    tracker = track(session)
+    a1, b1, a2 = Author(), Book(), Author()
+    session.add_all([a1, b1, a2])
+    session.commit()
+    session.delete(a2)
+    session.commit()
+    by_instance = {}
+    for t in tracker.transitions:
+        if t.instance is not None:
+            by_instance.setdefault(id(t.instance), set()).add(t.label)
+    assert all(len(labels) == 1 for labels in by_instance.values())
+    assert sorted({t.label for t in tracker.transitions}) == ["Author 1", "Author 2", "Book 1"]
+    persisted = {t.label: t.identity for t in tracker.transitions if t.hook == "pending_to_persistent"}
+    assert persisted == {"Author 1": (a1.id,), "Book 1": (b1.id,), "Author 2": (a2.id,)}
+    assert "0x" not in repr(tracker.events) + tracker.to_frame().to_string()
+
+
+def test_identity_appears_once_it_exists(session: Session) -> None:
+    tracker = track(session)
+    a = Author()
+    session.add(a)
+    session.flush()
+    pending, persistent = tracker.transitions
+    assert pending.identity is None
+    assert persistent.identity == (a.id,)
+    assert tracker.snapshot()["Author 1"].identity == (a.id,)
+
+
+def test_each_event_names_its_session(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    tracker = track(Maker)
+    with Maker() as first, Maker() as second:
+        first.add(Author())
+        second.add(Author())
+        first.flush()
+        second.flush()
+    assert {e.session for e in tracker.transitions} == {"session 1", "session 2"}
+    assert {t.label: t.session for t in tracker.transitions} == {"Author 1": "session 1", "Author 2": "session 2"}
+
+
+def test_models_make_new_objects_known_as_transient(session: Session) -> None:
+    tracker = track(session, models=Base)
+    a = Author(name="Ann")
+    snapshot = tracker.snapshot()
+    assert [(o.label, o.state) for o in snapshot] == [("Author 1", ObjectState.TRANSIENT)]
+    assert snapshot["Author 1"].instance is a
+    assert [e.kind for e in tracker.events] == ["created"]
+    session.add(a)
+    assert tracker.transitions[0].label == "Author 1"
+
+
+def test_without_models_an_object_is_known_from_its_first_event(session: Session) -> None:
+    tracker = track(session)
+    a = Author()
+    assert len(tracker.snapshot()) == 0
+    session.add(a)
+    assert [o.label for o in tracker.snapshot()] == ["Author 1"]
+
+
+# ---------------------------------------------------------------- targets
+
+
+def test_every_kind_of_target(engine) -> None:  # noqa: ANN001
+    maker = sessionmaker(bind=engine)
+    scoped = scoped_session(sessionmaker(bind=engine))
+
+    class MySession(Session):
+        pass
+
+    for target, make in [
+        (Session(engine), None),
+        (maker, maker),
+        (scoped, scoped),
+        (MySession, lambda: MySession(engine)),
+        (Session, lambda: Session(engine)),
+    ]:
+        session = target if make is None else make()
+        with track(target) as tracker:
+            a = Author()
+            session.add(a)
+            session.rollback()
+        assert hooks(tracker) == ["transient_to_pending", "pending_to_transient"], target
+        session.close()
+    scoped.remove()
+
+
+def test_a_sessionmaker_reaches_only_its_own_sessions(engine) -> None:  # noqa: ANN001
+    mine, other = sessionmaker(bind=engine), sessionmaker(bind=engine)
+    tracker = track(mine)
+    with mine() as s1, other() as s2:
+        s1.add(Author())
+        s2.add(Author())
+        assert hooks(tracker) == ["transient_to_pending"]
+    assert {(t.label, t.session) for t in tracker.transitions} == {("Author 1", "session 1")}
+
+
+def test_a_sessionmaker_reaches_sessions_made_before_tracking(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as session:
+        tracker = track(Maker)
+        session.add(Author())
+        session.flush()
+    assert hooks(tracker) == ["transient_to_pending", "pending_to_persistent"]
+    assert len(tracker.statements) == 1
+
+
+@pytest.mark.parametrize("bad", [42, "session", Author, sessionmaker, None, object()])
+def test_bad_targets_raise_and_attach_nothing(bad: object) -> None:
+    before = {hook: event.contains(Session, hook, lambda *a: None) for hook in sessionkit.HOOKS}
+    with pytest.raises(sessionkit.SessionkitError) as raised:
+        track(bad)
+    assert isinstance(raised.value, TypeError)
+    message = str(raised.value)
+    assert repr(bad) in message
+    assert "sessionmaker" in message
+    assert "scoped_session" in message
+    assert before == {hook: event.contains(Session, hook, lambda *a: None) for hook in sessionkit.HOOKS}
+
+
+def test_bad_max_events_is_rejected(session: Session) -> None:
+    with pytest.raises(sessionkit.SessionkitError, match="max_events must be a positive whole number"):
+        track(session, max_events=0)
+
+
+def test_bad_models_are_rejected(session: Session) -> None:
+    with pytest.raises(TypeError, match="declarative base"):
+        track(session, models=[int])
+
+
+# ---------------------------------------------------------------- stop, clear, subscribe
+
+
+def test_stop_removes_every_listener_and_is_idempotent(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    tracker = track(Maker, models=Base)
+    with Maker() as session:
+        session.add(Author())
+        session.flush()  # leaves a listened connection
+        listeners = list(tracker._listeners)
+        connections = list(tracker._listening_connections.items())
+        assert listeners
+        assert connections
+        tracker.stop()
+        tracker.stop()
+        assert not tracker.active
+        for on, name, fn in listeners:
+            assert not event.contains(on, name, fn)
+        for connection, fn in connections:
+            assert not event.contains(connection, "before_cursor_execute", fn)
+        count = len(tracker.events)
+        session.add(Author())
+        session.commit()
+        assert len(tracker.events) == count
+
+
+def test_with_block_stops_on_exit(session: Session) -> None:
+    with track(session) as tracker:
+        assert tracker.active
+    assert not tracker.active
+    session.add(Author())
+    assert tracker.events == []
+
+
+def test_clear_empties_the_log_but_keeps_labels(session: Session) -> None:
+    tracker = track(session)
+    a = Author()
+    session.add(a)
+    tracker.clear()
+    assert tracker.events == []
+    session.flush()
+    assert [t.label for t in tracker.transitions] == ["Author 1"]
+
+
+def test_subscribers_get_each_event_as_it_happens(session: Session) -> None:
+    tracker = track(session)
+    seen: list[tuple[str, ObjectState]] = []
+
+    def on_event(e: sessionkit.Event) -> None:
+        if isinstance(e, sessionkit.Transition):
+            seen.append((e.hook, sessionkit.state_of(e.instance)))
+
+    unsubscribe = tracker.subscribe(on_event)
+    a = Author()
+    session.add(a)
+    assert seen == [("transient_to_pending", ObjectState.PENDING)]
+    session.flush()
+    assert seen[-1][0] == "pending_to_persistent"
+    unsubscribe()
+    unsubscribe()
+    session.delete(a)
+    session.flush()
+    assert len(seen) == 2
+
+
+def test_a_failing_subscriber_never_breaks_the_session(session: Session) -> None:
+    tracker = track(session)
+    calls = []
+
+    def broken(e: sessionkit.Event) -> None:
+        calls.append(e.seq)
+        raise ZeroDivisionError
+
+    tracker.subscribe(broken)
+    a = Author(name="Ann")
+    with pytest.warns(RuntimeWarning, match="ZeroDivisionError") as warned:
+        session.add(a)
+        session.commit()
+    assert len([w for w in warned if issubclass(w.category, RuntimeWarning)]) == 1
+    assert len(calls) == len(tracker.events) > 3
+    assert sessionkit.state_of(a) is ObjectState.PERSISTENT
+    assert session.scalars(select(Author.name)).all() == ["Ann"]
+    assert hooks(tracker) == ["transient_to_pending", "pending_to_persistent"]
+
+
+def test_subscribe_needs_a_callable(session: Session) -> None:
+    with pytest.raises(TypeError, match="needs a callable"):
+        track(session).subscribe("print")
+
+
+# ---------------------------------------------------------------- weak references and bounds
+
+
+def test_the_tracker_never_keeps_an_object_alive(session: Session) -> None:
+    tracker = track(session)
+    a = Author()
+    session.add(a)
+    session.commit()
+    assert len(tracker.snapshot()) == 1
+    ref = weakref.ref(a)
+    del a
+    gc.collect()
+    assert ref() is None
+    assert all(t.instance is None for t in tracker.transitions)
+    snapshot = tracker.snapshot()
+    assert len(snapshot) == 0
+    assert snapshot.collected == ("Author 1",)
+    assert "collected" in snapshot.summary()
+
+
+def test_an_unreferenced_added_object_leaves_after_commit(session: Session) -> None:
+    tracker = track(session)
+    session.add(Author())
+    session.commit()
+    gc.collect()
+    assert tracker.snapshot().collected_count == 1
+    assert [o.label for o in tracker.snapshot()] == []
+
+
+def test_the_log_is_bounded_oldest_first(session: Session) -> None:
+    tracker = track(session, max_events=50)
+    for _ in range(200):
+        session.add(Author())
+    events = tracker.events
+    assert len(events) == 50
+    assert tracker.dropped == 151  # 200 transitions and one begin, minus the 50 kept
+    assert events[-1].seq == 201
+    assert [e.seq for e in events] == list(range(152, 202))
+    assert tracker.snapshot()["Author 200"].state is ObjectState.PENDING
+
+
+def test_memory_is_bounded_while_nobody_reads(session: Session) -> None:
+    tracker = track(session, max_events=10)
+    for _ in range(500):
+        session.add(Author())
+    assert len(tracker._raw) <= 10 * 4 + 1
+    assert tracker.dropped == 501 - 10
+
+
+# ---------------------------------------------------------------- SQL capture
+
+
+def test_sql_is_attributed_to_its_flush(session: Session) -> None:
+    tracker = track(session)
+    session.add_all([Author(name="Ann"), Author(name="Bo")])
+    session.flush()
+    flush = next(e for e in tracker.events if e.kind == "flush")
+    assert flush.new == 2
+    assert tracker.statements
+    assert all(s.flush == flush.seq for s in tracker.statements)
+    assert "INSERT INTO sk_author" in tracker.statements[0].sql
+    session.scalars(select(Author)).all()
+    assert tracker.statements[-1].flush is None
+    assert "SELECT" in tracker.statements[-1].sql
+
+
+def test_sql_false_records_no_statements(session: Session) -> None:
+    tracker = track(session, sql=False)
+    session.add(Author())
+    session.commit()
+    assert tracker.statements == []
+    assert hooks(tracker) == ["transient_to_pending", "pending_to_persistent"]
+
+
+def test_sql_of_a_connection_held_when_tracking_starts(session: Session) -> None:
+    session.add(Author(name="Ann"))
+    session.flush()
+    tracker = track(session)
+    session.execute(select(Author))
+    assert len(tracker.statements) == 1
+
+
+def test_two_trackers_on_one_engine_see_only_their_own_sql(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as s1, Maker() as s2:
+        t1, t2 = track(s1), track(s2)
+        s1.add(Author(name="one"))
+        s1.flush()
+        s2.add(Author(name="two"))
+        s2.add(Author(name="three"))
+        s2.flush()
+        s2.execute(select(Author))
+    one = [s.parameters for s in t1.statements]
+    two = [s.parameters for s in t2.statements]
+    assert len(one) == 1
+    assert "one" in str(one)
+    assert "one" not in str(two)
+    assert "three" in str(two)
+
+
+def test_two_trackers_on_one_session_each_see_each_statement_once(session: Session) -> None:
+    t1, t2 = track(session), track(session)
+    session.add(Author())
+    session.flush()
+    assert len(t1.statements) == len(t2.statements) == 1
+
+
+def test_sql_from_a_bind_set_later_by_configure(engine) -> None:  # noqa: ANN001
+    maker = sessionmaker()
+    tracker = track(maker)
+    maker.configure(bind=engine)
+    with maker() as session:
+        session.add(Author())
+        session.flush()
+    assert len(tracker.statements) == 1
+    assert hooks(tracker) == ["transient_to_pending", "pending_to_persistent"]
+
+
+def test_sql_from_a_per_session_bind_override(engine) -> None:  # noqa: ANN001
+    from tests.conftest import make_engine
+
+    other = make_engine("sqlite://")
+    Base.metadata.create_all(other)
+    maker = sessionmaker(bind=engine)
+    tracker = track(maker)
+    with maker(bind=other) as session:
+        assert session.get_bind() is other
+        session.add(Author(name="elsewhere"))
+        session.commit()
+    assert "elsewhere" in str(tracker.statements[0].parameters)
+    with other.connect() as conn:
+        assert conn.scalar(select(Author.name)) == "elsewhere"
+    other.dispose()
