@@ -7,6 +7,7 @@ buffer. Labels, weak references and event objects are made when someone reads th
 
 from __future__ import annotations
 
+import itertools
 import threading
 import warnings
 import weakref
@@ -74,17 +75,19 @@ class Tracker:
         self.target = target
         self.sql = sql
         self.max_events = max_events
-        self._raw: deque[tuple[Any, ...]] = deque()
+        self._raw: deque[tuple[Any, ...]] = deque(maxlen=max_events * _RAW_FACTOR)
+        self._ids = itertools.count()
+        self._recorded = 0
+        self._cleared = 0
         self._events: deque[Event] = deque(maxlen=max_events)
         self._lock = threading.RLock()
-        self._next_seq = 1
-        self._dropped = 0
         self._subscribers: list[Callback] = []
         self._failed: set[int] = set()
         self._labels = Labels()
         self._session_labels: dict[int, str] = {}
         self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
-        self._flushing: dict[int, int] = {}
+        self._in_flush: set[int] = set()
+        self._last_flush: dict[int, int] = {}
         self._watch: dict[int, list[tuple[str, Any]]] = {}
         self._committed: set[int] = set()
         self._connections: dict[int, list[Any]] = {}
@@ -112,7 +115,6 @@ class Tracker:
             self._listen(on, "after_transaction_end", self._on_transaction_end)
             self._listen(on, "after_begin", self._on_begin)
             self._listen(on, "before_flush", self._on_before_flush)
-            self._listen(on, "after_flush_postexec", self._on_flush_end)
             self._listen(on, "after_commit", self._on_commit)
             self._listen(on, "after_soft_rollback", self._on_soft_rollback)
         except Exception:
@@ -127,13 +129,12 @@ class Tracker:
                     self._on_begin(session, transaction, connection)
 
     def _hook_listener(self, hook: str) -> Callable[[Any, Any], None]:
-        raw, live, drain = self._raw, self._subscribers, self._drain_quietly
-        limit = self.max_events * _RAW_FACTOR
+        append, next_id, live, drain = self._raw.append, self._ids.__next__, self._subscribers, self._drain_quietly
         if hook not in _WATCHED:
 
             def listener(session: Any, state: Any) -> None:
-                raw.append((hook, session.hash_key, state, state.key))
-                if live or len(raw) > limit:
+                append((next_id(), hook, session.hash_key, state, state.key))
+                if live:
                     drain()
 
             return listener
@@ -141,28 +142,28 @@ class Tracker:
 
         def watched_listener(session: Any, state: Any) -> None:
             key = session.hash_key
-            raw.append((hook, key, state, state.key))
+            append((next_id(), hook, key, state, state.key))
             watch.setdefault(key, []).append((hook, state))
-            if live or len(raw) > limit:
+            if live:
                 drain()
 
         return watched_listener
 
     def _init_listener(self) -> Callable[..., None]:
         def listener(state: Any, args: Any, kwargs: Any) -> None:  # noqa: ARG001
-            self._record(("init", None, state, None))
+            self._record("init", None, state, None)
 
         return listener
 
-    def _record(self, entry: tuple[Any, ...]) -> None:
-        self._raw.append(entry)
-        if self._subscribers or len(self._raw) > self.max_events * _RAW_FACTOR:
+    def _record(self, *entry: Any) -> None:
+        self._raw.append((next(self._ids), *entry))
+        if self._subscribers:
             self._drain_quietly()
 
     def _on_transaction_create(self, session: Any, transaction: Any) -> None:
         self._sessions[session.hash_key] = session
         if transaction.parent is None or transaction.nested:
-            self._record(("begin", session.hash_key, transaction.nested))
+            self._record("begin", session.hash_key, transaction.nested)
 
     def _on_begin(self, session: Any, transaction: Any, connection: Any) -> None:  # noqa: ARG002
         if not self.sql or not self._active or connection in self._listening_connections:
@@ -170,32 +171,31 @@ class Tracker:
         key = session.hash_key
 
         def on_sql(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:  # noqa: ARG001, PLR0913
-            self._record(("sql", key, statement, parameters, executemany))
+            self._record("sql", key, statement, parameters, executemany, key in self._in_flush)
 
         event.listen(connection, "before_cursor_execute", on_sql)
         self._listening_connections[connection] = on_sql
         self._connections.setdefault(key, []).append(connection)
 
     def _on_before_flush(self, session: Any, flush_context: Any, instances: Any) -> None:  # noqa: ARG002
-        self._record(("flush", session.hash_key, len(session.new), len(session.dirty), len(session.deleted)))
-
-    def _on_flush_end(self, session: Any, flush_context: Any) -> None:  # noqa: ARG002
-        self._record(("flush_end", session.hash_key))
+        self._in_flush.add(session.hash_key)
+        self._record("flush", session.hash_key, len(session.new), len(session.dirty), len(session.deleted))
 
     def _on_commit(self, session: Any) -> None:
         nested = session.in_nested_transaction()
         if not nested:
             self._committed.add(session.hash_key)
-        self._record(("commit", session.hash_key, nested))
+        self._record("commit", session.hash_key, nested)
 
     def _on_soft_rollback(self, session: Any, previous_transaction: Any) -> None:
         if previous_transaction.parent is None or previous_transaction.nested:
-            self._record(("rollback", session.hash_key, previous_transaction.nested))
+            self._record("rollback", session.hash_key, previous_transaction.nested)
 
     def _on_transaction_end(self, session: Any, transaction: Any) -> None:
+        key = session.hash_key
+        self._in_flush.discard(key)  # a flush runs in a subtransaction of its own, even when it fails
         if transaction.parent is not None:
             return
-        key = session.hash_key
         for connection in self._connections.pop(key, []):
             self._forget_connection(connection)
         self._verify(session, key)
@@ -235,7 +235,7 @@ class Tracker:
                 )
             else:
                 continue
-            self._record(("note", key, state, hook, expected, actual, text))
+            self._record("note", key, state, hook, expected, actual, text)
 
     # ------------------------------------------------------------------ the log
     def _drain_quietly(self) -> None:
@@ -247,56 +247,55 @@ class Tracker:
     def _drain(self) -> None:
         with self._lock:
             raw = self._raw
-            overflow = len(raw) - self.max_events
-            while raw:
-                entry = raw.popleft()
-                made = self._materialize(entry, keep=overflow <= 0)
-                overflow -= 1
+            batch = [raw.popleft() for _ in range(len(raw))]
+            if not batch:
+                return
+            batch.sort(key=_first)  # entries from several threads can land slightly out of order
+            self._recorded = max(self._recorded, batch[-1][0] + 1)
+            skip = len(batch) - self.max_events
+            for entry in batch:
+                made = self._materialize(entry, keep=skip <= 0)
+                skip -= 1
                 if made is None:
                     continue
-                if len(self._events) == self.max_events:
-                    self._dropped += 1
                 self._events.append(made)
                 if isinstance(made, Transition):
                     self._last_transition = made
                 for callback in list(self._subscribers):
                     self._notify(callback, made)
+            self._labels.settle()
 
-    def _materialize(self, entry: tuple[Any, ...], *, keep: bool) -> Event | None:  # noqa: C901, PLR0911
-        """Turn one raw entry into an event (or, when ``keep`` is false, only account for it)."""
-        kind, key = entry[0], entry[1]
-        if kind == "flush_end":
-            self._flushing.pop(key, None)
-            return None
-        seq = self._next_seq
-        self._next_seq += 1
+    def _materialize(self, entry: tuple[Any, ...], *, keep: bool) -> Event | None:  # noqa: PLR0911
+        """Turn one raw entry into an event (or, when ``keep`` is false, only note what it names)."""
+        seq, kind, key = entry[0] + 1, entry[1], entry[2]
         session = None if key is None else self._session_label(key)
         if kind == "flush":
-            self._flushing[key] = seq
+            self._last_flush[key] = seq
         if kind in HOOKS or kind == "init":
-            label = self._labels.label(entry[2])
+            label = self._labels.label(entry[3])
             self._labels.seen(label, seq)
         if not keep:
-            self._dropped += 1
             return None
         if kind in HOOKS:
             hook = HOOKS[kind]
-            identity_key = entry[3]
+            identity_key = entry[4]
             identity = None if identity_key is None else tuple(identity_key[1])
-            return Transition(seq, session, kind, hook.before, hook.after, label, identity, _ref(entry[2]))
+            return Transition(seq, session, kind, hook.before, hook.after, label, identity, _ref(entry[3]))
         if kind == "sql":
-            return Statement(seq, session, entry[2], entry[3], bool(entry[4]), self._flushing.get(key))
+            statement, parameters, executemany, in_flush = entry[3:]
+            flush = self._last_flush.get(key) if in_flush else None
+            return Statement(seq, session, statement, parameters, bool(executemany), flush)
         if kind == "flush":
-            return Flush(seq, session, *entry[2:])
+            return Flush(seq, session, *entry[3:])
         if kind == "begin":
-            return Begin(seq, session, entry[2])
+            return Begin(seq, session, entry[3])
         if kind == "commit":
-            return Commit(seq, session, entry[2])
+            return Commit(seq, session, entry[3])
         if kind == "rollback":
-            return Rollback(seq, session, entry[2])
+            return Rollback(seq, session, entry[3])
         if kind == "init":
-            return Created(seq, session, label, _ref(entry[2]))
-        state, hook_name, expected, actual, text = entry[2:]
+            return Created(seq, session, label, _ref(entry[3]))
+        state, hook_name, expected, actual, text = entry[3:]
         label = self._labels.label(state)
         self._labels.seen(label, seq)
         return Note(seq, session, label, hook_name, expected, actual, text.format(label=label, actual=actual))
@@ -346,7 +345,7 @@ class Tracker:
     def dropped(self) -> int:
         """How many events the ``max_events`` bound has discarded, oldest first."""
         self._drain()
-        return self._dropped
+        return self._recorded - self._cleared - len(self._events)
 
     @property
     def active(self) -> bool:
@@ -395,7 +394,7 @@ class Tracker:
         with self._lock:
             self._drain()
             self._events.clear()
-            self._dropped = 0
+            self._cleared = self._recorded
             self._last_transition = None
 
     def stop(self) -> None:
@@ -425,7 +424,7 @@ class Tracker:
         self._drain()
         if at is None:
             with self._lock:
-                return capture(self._labels, self._session_labels, self._next_seq - 1, self._last_transition)
+                return capture(self._labels, self._session_labels, self._recorded, self._last_transition)
         return replay(self.events, at)
 
     def to_frame(self) -> DataFrame:
@@ -449,6 +448,10 @@ class Tracker:
     def __repr__(self) -> str:
         status = "tracking" if self._active else "stopped"
         return f"<sessionkit.Tracker {status} {self.target.description}: {len(self)} events>"
+
+
+def _first(entry: tuple[Any, ...]) -> Any:
+    return entry[0]
 
 
 def _ref(state: Any) -> weakref.ref[Any] | None:

@@ -1,0 +1,200 @@
+"""What tracking costs: plain vs. the floor (bare raw listeners) vs. sessionkit.track, side by side.
+
+    python benchmarks/bench_tracking.py [--runs 15] [--objects 10000] [--url sqlite://]
+
+Each workload runs three ways, interleaved in one process: plain (no listeners), the floor
+(ten ``raw=True`` lifecycle listeners that only append a tuple: SQLAlchemy's own dispatch
+cost, the least any tracker can cost) and tracked (``sessionkit.track`` with its defaults,
+SQL capture on). CPU time is measured with the garbage collector paused, and the minimum
+over the runs is compared, since noise only ever adds time. Then it prints the bytes each
+recorded event costs and shows that memory stays flat past ``max_events``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import String, create_engine, delete, event, insert, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+import sessionkit
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Item(Base):
+    __tablename__ = "bench_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+
+
+def make_engine(url: str) -> Any:
+    if url.startswith("sqlite") and ":memory:" in url or url == "sqlite://":
+        return create_engine(url, poolclass=StaticPool)
+    return create_engine(url)
+
+
+class Floor:
+    """Ten bare lifecycle listeners that append a tuple: SQLAlchemy's own dispatch cost."""
+
+    def __init__(self, maker: sessionmaker[Session]) -> None:
+        self.maker = maker
+        self.log: list[tuple[str, Any, Any]] = []
+        self.listeners = []
+        for hook in sessionkit.HOOKS:
+            fn = self._listener(hook)
+            event.listen(maker, hook, fn, raw=True)
+            self.listeners.append((hook, fn))
+
+    def _listener(self, hook: str) -> Callable[[Any, Any], None]:
+        append = self.log.append
+
+        def listener(session: Any, state: Any) -> None:
+            append((hook, session, state))
+
+        return listener
+
+    def stop(self) -> None:
+        for hook, fn in self.listeners:
+            event.remove(self.maker, hook, fn)
+
+
+def attach(mode: str, maker: sessionmaker[Session]) -> Callable[[], None]:
+    if mode == "plain":
+        return lambda: None
+    if mode == "floor":
+        return Floor(maker).stop
+    return sessionkit.track(maker).stop
+
+
+def insert_workload(engine: Any, maker: sessionmaker[Session], n: int) -> Callable[[], None]:
+    with engine.begin() as conn:
+        conn.execute(delete(Item))
+
+    def work() -> None:
+        with maker() as session:
+            for i in range(n):
+                session.add(Item(name=f"item {i}"))
+            session.flush()
+            session.commit()
+
+    return work
+
+
+def load_workload(engine: Any, maker: sessionmaker[Session], n: int) -> Callable[[], None]:
+    with engine.begin() as conn:
+        conn.execute(delete(Item))
+        conn.execute(insert(Item), [{"name": f"item {i}"} for i in range(n)])
+
+    def work() -> None:
+        with maker() as session:
+            rows = session.scalars(select(Item)).all()
+            assert len(rows) == n
+
+    return work
+
+
+def delete_workload(engine: Any, maker: sessionmaker[Session], n: int) -> Callable[[], None]:
+    with engine.begin() as conn:
+        conn.execute(delete(Item))
+        conn.execute(insert(Item), [{"name": f"item {i}"} for i in range(n)])
+    session = maker()
+    items = session.scalars(select(Item)).all()
+
+    def work() -> None:
+        for item in items:
+            session.delete(item)
+        session.commit()
+        session.close()
+
+    return work
+
+
+WORKLOADS = {"add+flush+commit": insert_workload, "load by query": load_workload, "delete+commit": delete_workload}
+MODES = ("plain", "floor", "tracked")
+
+
+def measure(url: str, runs: int, n: int) -> dict[str, dict[str, list[float]]]:
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    times: dict[str, dict[str, list[float]]] = {w: {m: [] for m in MODES} for w in WORKLOADS}
+    for run in range(runs):
+        for name, prepare in WORKLOADS.items():
+            order = MODES[run % 3 :] + MODES[: run % 3]
+            for mode in order:
+                maker = sessionmaker(bind=engine)
+                work = prepare(engine, maker, n)
+                stop = attach(mode, maker)
+                gc.collect()
+                gc.disable()
+                try:
+                    start = time.process_time()
+                    work()
+                    times[name][mode].append(time.process_time() - start)
+                finally:
+                    gc.enable()
+                    stop()
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+    return times
+
+
+def memory(n_events: int, max_events: int) -> int:
+    """Bytes a tracker holds after recording ``n_events`` transitions (log read, so fully built)."""
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    session = Session(engine)
+    items = [Item(name="x") for _ in range(n_events // 2)]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    tracker = sessionkit.track(session, sql=False, max_events=max_events)
+    for item in items:
+        session.add(item)
+    for item in items:
+        session.expunge(item)
+    assert len(tracker.events) == min(max_events, len(tracker.events))
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    tracker.stop()
+    session.close()
+    return held
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--url", default="sqlite://")
+    args = parser.parse_args()
+
+    times = measure(args.url, args.runs, args.objects)
+    print(f"{args.objects:,} objects on {args.url}, minimum CPU seconds over {args.runs} interleaved runs")
+    print(f"{'workload':<18} {'plain':>8} {'floor':>8} {'tracked':>8} {'floor/plain':>12} {'tracked/floor':>14}")
+    for name, by_mode in times.items():
+        best = {mode: min(values) for mode, values in by_mode.items()}
+        print(
+            f"{name:<18} {best['plain']:8.4f} {best['floor']:8.4f} {best['tracked']:8.4f} "
+            f"{best['floor'] / best['plain']:11.3f}x {best['tracked'] / best['floor']:13.3f}x"
+        )
+
+    print("\nmemory held by a tracker (max_events=10,000), events recorded -> bytes")
+    for n_events in (5_000, 10_000, 20_000, 40_000):
+        held = memory(n_events, 10_000)
+        kept = min(n_events, 10_000)
+        print(f"  {n_events:>7,} events: {held:>11,} bytes ({held / kept:,.0f} bytes per kept event)")
+
+
+if __name__ == "__main__":
+    main()

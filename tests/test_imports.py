@@ -1,0 +1,33 @@
+"""import sessionkit and the core stay light: no pandas, IPython, ipywidgets or graphviz."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("pandas", "IPython", "ipywidgets", "graphviz", "pygraphviz", "anywidget", "graphviz_anywidget")
+
+
+def test_importing_sessionkit_and_tracking_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, sessionkit\n"
+        "from sqlalchemy import create_engine\n"
+        "from sqlalchemy.orm import Session\n"
+        "s = Session(create_engine('sqlite://'))\n"
+        "t = sessionkit.track(s)\n"
+        "t.snapshot(); t.events; t.stop()\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_core_modules_import_no_jupyter_code() -> None:
+    code = (
+        "import sys\n"
+        "import sessionkit.states, sessionkit.events, sessionkit.tracker, sessionkit.snapshot\n"
+        "import sessionkit.exceptions, sessionkit.labels, sessionkit.targets\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
