@@ -35,11 +35,12 @@ STATE_ORDER = tuple(ObjectState)
 def state_of(obj: Any) -> ObjectState:
     """Return the real current state of a mapped instance (tracked or not).
 
-    >>> from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+    >>> from sqlalchemy import Integer
+    >>> from sqlalchemy.orm import DeclarativeBase, mapped_column
     >>> class Base(DeclarativeBase): pass
     >>> class Note(Base):
     ...     __tablename__ = "note"
-    ...     id: Mapped[int] = mapped_column(primary_key=True)
+    ...     id = mapped_column(Integer, primary_key=True)
     >>> state_of(Note())
     <ObjectState.TRANSIENT: 'transient'>
     """

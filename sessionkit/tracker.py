@@ -47,11 +47,12 @@ def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: An
     constructed objects known, as transient, before any session sees them.
 
     >>> from sqlalchemy import create_engine
-    >>> from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+    >>> from sqlalchemy import Integer
+    >>> from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
     >>> class Base(DeclarativeBase): pass
     >>> class Author(Base):
     ...     __tablename__ = "author"
-    ...     id: Mapped[int] = mapped_column(primary_key=True)
+    ...     id = mapped_column(Integer, primary_key=True)
     >>> engine = create_engine("sqlite://")
     >>> Base.metadata.create_all(engine)
     >>> session = Session(engine)
