@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 #: How many recently collected labels a tracker remembers (the count is kept in full).
@@ -39,8 +40,16 @@ class Labels:
         if obj is None:
             self._note_collected(found)
         else:
-            self._alive[found] = (weakref.ref(obj, lambda _ref, label=found: self._dying.append(label)), state)
+            self._alive[found] = (weakref.ref(obj, self._on_collected(found)), state)
         return found
+
+    def _on_collected(self, label: str) -> Callable[[weakref.ref[Any]], None]:
+        dying = self._dying
+
+        def collected(_ref: weakref.ref[Any]) -> None:
+            dying.append(label)
+
+        return collected
 
     def seen(self, label: str, seq: int) -> None:
         """Remember that ``label`` took part in event ``seq``."""

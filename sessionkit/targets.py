@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -13,7 +15,8 @@ from sessionkit.exceptions import TargetError
 
 ACCEPTED = (
     "a Session instance, a sessionmaker, a scoped_session, a Session subclass "
-    "(Session itself means every session), an AsyncSession or an async_sessionmaker"
+    "(Session itself means every session), an AsyncSession, an async_sessionmaker "
+    "or an async_scoped_session"
 )
 
 
@@ -25,6 +28,15 @@ class Target:
     session_class: type[Session]
     instance: Session | None
     description: str
+    claim: Callable[[], Callable[[], None]] | None = field(default=None, compare=False)
+
+    def prepare(self) -> Callable[[], None]:
+        """Make the sessions this target reaches send their events; returns the function that undoes it.
+
+        Only an ``async_sessionmaker`` needs this (see ``_FactorySwap``); for every other
+        target it changes nothing.
+        """
+        return _nothing if self.claim is None else self.claim()
 
     def live_sessions(self) -> Iterator[Session]:
         """The sessions alive right now that this target reaches."""
@@ -63,23 +75,109 @@ def resolve(target: Any) -> Target:
 
 
 def _resolve_async(target: Any) -> Target | None:
-    try:
-        from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, async_scoped_session
-    except ImportError:  # pragma: no cover - asyncio extension always ships with SQLAlchemy 2
-        return None
+    """Reach an async session or factory through the sync ``Session`` it wraps; ``None`` if not async."""
+    from sqlalchemy.ext.asyncio import AsyncSession, async_scoped_session, async_sessionmaker
+
     if isinstance(target, AsyncSession):
         sync = target.sync_session
         return Target(sync, type(sync), sync, "AsyncSession instance")
+    description = "async_sessionmaker"
     if isinstance(target, async_scoped_session):
+        description = "async_scoped_session"
         target = target.session_factory
-    if isinstance(target, async_sessionmaker):
-        sync_class = target.kw.get("sync_session_class") or Session
-        if sync_class is Session:
-            # A private subclass keeps the listeners to this factory's sessions only.
-            sync_class = type("TrackedSession", (Session,), {})
-            target.kw["sync_session_class"] = sync_class
-        return Target(sync_class, sync_class, None, "async_sessionmaker")
-    return None
+        if not isinstance(target, async_sessionmaker):
+            msg = (
+                f"track() needs an async_scoped_session made from an async_sessionmaker, but this one "
+                f"wraps {target!r}; accepted: {ACCEPTED}."
+            )
+            raise TargetError(msg)
+    if not isinstance(target, async_sessionmaker):
+        return None
+    sync_class = target.kw.get("sync_session_class") or getattr(target.class_, "sync_session_class", Session)
+    if isinstance(sync_class, sessionmaker):
+        # SQLAlchemy's documented way to listen per async factory: a sessionmaker as its
+        # sync_session_class, whose private subclass the listeners attach to. Nothing to change.
+        return Target(sync_class, sync_class.class_, None, description)
+    if not (isinstance(sync_class, type) and issubclass(sync_class, Session)):
+        msg = (
+            f"track() cannot reach the sessions of {target!r}: its sync_session_class {sync_class!r} is "
+            "neither a Session subclass nor a sessionmaker; pass sync_session_class=sessionmaker(...) "
+            "to the async_sessionmaker, or track each AsyncSession."
+        )
+        raise TargetError(msg)
+    swap = _FactorySwap.of(target, sync_class)
+    return Target(swap.private, swap.private, None, description, claim=swap.claim)
+
+
+_MISSING = object()
+
+
+class _FactorySwap:
+    """An ``async_sessionmaker`` made to build its sync sessions from a private subclass, while tracked.
+
+    ``async_sessionmaker`` (unlike ``sessionmaker``) makes no subclass of its own, so listeners
+    on its sync class would reach every session of that class in the process. ``sessionmaker``
+    solves the same problem with ``type(class_.__name__, (class_,), {})``; this does the same,
+    puts the subclass in the factory's ``sync_session_class`` while a tracker claims it, and
+    puts the factory's own setting back when the last claim is released. The subclass is kept
+    for the factory's lifetime, so tracking again reaches sessions it made earlier.
+    """
+
+    _lock = threading.Lock()
+    _by_factory: weakref.WeakKeyDictionary[Any, _FactorySwap] = weakref.WeakKeyDictionary()
+
+    def __init__(self, factory: Any, base: type[Session]) -> None:
+        self._factory = weakref.ref(factory)
+        self.base = base
+        self.private: type[Session] = type(base.__name__, (base,), {})
+        self._claims = 0
+        self._original: Any = _MISSING
+
+    @classmethod
+    def of(cls, factory: Any, sync_class: type[Session]) -> _FactorySwap:
+        """The swap for ``factory``, made anew if its ``sync_session_class`` was changed meanwhile."""
+        with cls._lock:
+            swap = cls._by_factory.get(factory)
+            if swap is None or sync_class not in (swap.base, swap.private):
+                swap = cls._by_factory[factory] = cls(factory, sync_class)
+            return swap
+
+    def claim(self) -> Callable[[], None]:
+        """Put the private subclass in place; returns the function that releases this claim."""
+        factory = self._factory()
+        if factory is None:  # pragma: no cover - the Target holding the claim keeps the factory alive
+            return _nothing
+        with self._lock:
+            if self._claims == 0:
+                self._original = factory.kw.get("sync_session_class", _MISSING)
+                factory.kw["sync_session_class"] = self.private
+            self._claims += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if released:
+                    return
+                released = True
+                self._claims -= 1
+                if self._claims == 0:
+                    self._restore(factory)
+
+        return release
+
+    def _restore(self, factory: Any) -> None:
+        if factory.kw.get("sync_session_class") is not self.private:
+            return  # the learner configured another class meanwhile: theirs stays
+        if self._original is _MISSING:
+            del factory.kw["sync_session_class"]
+        else:
+            factory.kw["sync_session_class"] = self._original
+        self._original = _MISSING
+
+
+def _nothing() -> None:
+    """Undo nothing: the target needed no change."""
 
 
 def model_targets(models: Any) -> list[Any]:
@@ -95,7 +193,10 @@ def model_targets(models: Any) -> list[Any]:
         raise TargetError(msg)
     result = list(items)
     for item in result:
-        if not (isinstance(item, type) and (_is_mapped(item) or issubclass(item, DeclarativeBase) or hasattr(item, "registry"))):
+        is_model = isinstance(item, type) and (
+            _is_mapped(item) or issubclass(item, DeclarativeBase) or hasattr(item, "registry")
+        )
+        if not is_model:
             msg = (
                 f"models= needs a declarative base or mapped classes, but {item!r} is neither; "
                 "pass the declarative base (e.g. models=Base) or a list of mapped classes."

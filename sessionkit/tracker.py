@@ -34,9 +34,6 @@ Callback = Callable[[Event], object]
 #: Hooks whose promise a tracker checks when the transaction ends (see ``_verify``).
 _WATCHED = ("persistent_to_deleted", "deleted_to_detached")
 
-#: The raw buffer may hold this many times ``max_events`` before it is trimmed.
-_RAW_FACTOR = 4
-
 
 def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: Any = None) -> Tracker:
     """Start recording what happens in the sessions ``target`` reaches.
@@ -76,7 +73,7 @@ class Tracker:
         self.target = target
         self.sql = sql
         self.max_events = max_events
-        self._raw: deque[tuple[Any, ...]] = deque(maxlen=max_events * _RAW_FACTOR)
+        self._raw: deque[tuple[Any, ...]] = deque(maxlen=max_events)
         self._ids = itertools.count()
         self._recorded = 0
         self._cleared = 0
@@ -107,6 +104,7 @@ class Tracker:
 
     def _attach(self, models: list[Any]) -> None:
         on = self.target.listen_on
+        self._undo_prepare = self.target.prepare()
         try:
             for hook in HOOKS:
                 self._listen(on, hook, self._hook_listener(hook), raw=True)
@@ -170,11 +168,23 @@ class Tracker:
         if not self.sql or not self._active or connection in self._listening_connections:
             return
         key = session.hash_key
+        append, next_id, live, in_flush = self._raw.append, self._ids.__next__, self._subscribers, self._in_flush
 
-        def on_sql(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:  # noqa: ARG001, PLR0913
-            self._record("sql", key, statement, parameters, executemany, key in self._in_flush)
+        def on_sql(  # noqa: PLR0917 - SQLAlchemy's signature
+            conn: Any,  # noqa: ARG001
+            cursor: Any,  # noqa: ARG001
+            statement: str,
+            parameters: Any,
+            context: Any,  # noqa: ARG001
+            executemany: bool,
+        ) -> tuple[str, Any]:
+            append((next_id(), "sql", key, statement, parameters, executemany, key in in_flush))
+            if live:
+                self._drain_quietly()
+            return statement, parameters
 
-        event.listen(connection, "before_cursor_execute", on_sql)
+        # retval=True spares SQLAlchemy's wrapper call: this runs once per statement (per row, for some INSERTs).
+        event.listen(connection, "before_cursor_execute", on_sql, retval=True)
         self._listening_connections[connection] = on_sql
         self._connections.setdefault(key, []).append(connection)
 
@@ -266,7 +276,7 @@ class Tracker:
                     self._notify(callback, made)
             self._labels.settle()
 
-    def _materialize(self, entry: tuple[Any, ...], *, keep: bool) -> Event | None:  # noqa: PLR0911
+    def _materialize(self, entry: tuple[Any, ...], *, keep: bool) -> Event | None:  # noqa: C901, PLR0911
         """Turn one raw entry into an event (or, when ``keep`` is false, only note what it names)."""
         seq, kind, key = entry[0] + 1, entry[1], entry[2]
         session = None if key is None else self._session_label(key)
@@ -379,7 +389,7 @@ class Tracker:
     def subscribe(self, callback: Callback) -> Callable[[], None]:
         """Call ``callback(event)`` for every event as it happens; returns a function that stops it."""
         if not callable(callback):
-            msg = f"subscribe() needs a callable taking one event, but was given {callback!r}."
+            msg = f"subscribe() needs a callable taking one event, but was given {callback!r}."  # type: ignore[unreachable]
             raise TypeError(msg)
         self._drain()
         self._subscribers.append(callback)
@@ -406,6 +416,8 @@ class Tracker:
 
     def _detach(self) -> None:
         self._active = False
+        undo, self._undo_prepare = self._undo_prepare, _undo_nothing
+        undo()
         for on, name, fn in self._listeners:
             if event.contains(on, name, fn):
                 event.remove(on, name, fn)
@@ -414,7 +426,7 @@ class Tracker:
             self._forget_connection(connection)
         self._connections.clear()
 
-    def __enter__(self) -> Tracker:
+    def __enter__(self) -> Tracker:  # noqa: PYI034 - Python 3.10 has no typing.Self
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -453,6 +465,10 @@ class Tracker:
 
 def _first(entry: tuple[Any, ...]) -> Any:
     return entry[0]
+
+
+def _undo_nothing() -> None:
+    """Stand in for a target's undo once it has run."""
 
 
 def _ref(state: Any) -> weakref.ref[Any] | None:
