@@ -1,0 +1,508 @@
+"""Predict-the-state exercises, checked against the real session with :func:`sessionkit.state_of`.
+
+An :class:`Exercise` asks which of the five states an object is in. The answer is never
+written down by the teacher: it is whatever ``state_of(obj)`` says when the learner checks.
+A :class:`Quiz` numbers its exercises and keeps a running score (the first answer to each
+exercise counts; hints are counted too).
+
+In a Jupyter kernel with ipywidgets an exercise shows as buttons (pick a state, *Check*,
+*Hint*, feedback and the quiz score). Everywhere else (GitHub, nbviewer, a terminal, a
+notebook whose widgets were not saved) it shows statically: the question, then the hint and
+the answer folded away in ``<details>``. Both views are in one mimebundle, so the front end
+picks what it can render. ipywidgets is imported only when a widget is built.
+
+>>> from sqlalchemy import Integer, create_engine
+>>> from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
+>>> class Base(DeclarativeBase): pass
+>>> class Author(Base):
+...     __tablename__ = "author"
+...     id = mapped_column(Integer, primary_key=True)
+>>> session = Session(create_engine("sqlite://"))
+>>> ann = Author()
+>>> session.add(ann)
+>>> quiz = Quiz("Adding", interactive=False)
+>>> exercise = quiz.ask("After `session.add(ann)`, which state is `ann` in?", ann, hint="No SQL has run yet.")
+>>> print(exercise.check("persistent"))
+Not quite: you said persistent, but state_of() says pending.
+>>> print(quiz.score)
+0 of 1 answered correctly (1 question)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import inspect
+from sqlalchemy.exc import NoInspectionAvailable
+
+from sessionkit.exceptions import InvalidSettingError, NotMappedError, SessionkitError
+from sessionkit.states import STATE_ORDER, ObjectState, state_of
+
+__all__ = ["Exercise", "InvalidAnswerError", "Outcome", "Quiz", "Score", "parse_state"]
+
+#: The ways an exercise can offer its choices as a widget.
+WIDGET_KINDS = ("toggle", "dropdown")
+
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+class InvalidAnswerError(SessionkitError, ValueError):
+    """An answer that is not one of the states an exercise offers."""
+
+
+def parse_state(answer: object, choices: Iterable[ObjectState] = STATE_ORDER) -> ObjectState:
+    """The :class:`ObjectState` an answer names: a state, or its name in any case.
+
+    >>> parse_state(" Pending ")
+    <ObjectState.PENDING: 'pending'>
+    >>> parse_state("pendng")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sessionkit.exercises.InvalidAnswerError: 'pendng' is not a state; answer with one of: transient, pending, ...
+    """
+    allowed = tuple(choices)
+    names = ", ".join(state.value for state in allowed)
+    state: ObjectState | None = None
+    if isinstance(answer, ObjectState):
+        state = answer
+    elif isinstance(answer, str):
+        wanted = answer.strip().lower()
+        state = next((s for s in STATE_ORDER if wanted in {s.value, s.name.lower()}), None)
+    if state is None:
+        msg = f"{answer!r} is not a state; answer with one of: {names}."
+        raise InvalidAnswerError(msg)
+    if state not in allowed:
+        msg = f"{state.value!r} is not among this exercise's choices; answer with one of: {names}."
+        raise InvalidAnswerError(msg)
+    return state
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Outcome:
+    """What checking one answer found: the answer given, the real state, and whether they agree."""
+
+    correct: bool
+    given: ObjectState
+    expected: ObjectState
+    counted: bool
+    explanation: str = ""
+    history: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """The feedback in one or two sentences."""
+        if self.correct:
+            verdict = f"Correct: it is {self.expected}."
+        else:
+            verdict = f"Not quite: you said {self.given}, but state_of() says {self.expected}."
+        if not self.counted:
+            verdict += " (Your first answer is the one that counts for the score.)"
+        return f"{verdict} {self.explanation}".strip()
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        if self.history:
+            lines.append("The tracker recorded: " + " ".join(self.history))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        colour = "#15803d" if self.correct else "#b91c1c"
+        history = ""
+        if self.history:
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in self.history)
+            history = f"<div>The tracker recorded:</div><ul>{items}</ul>"
+        return f'<div style="color:{colour}">{_inline(self.message)}</div>{history}'
+
+
+class Score(NamedTuple):
+    """A quiz's running score: first answers that were right, questions answered, questions asked, hints shown."""
+
+    correct: int
+    answered: int
+    total: int
+    hints: int = 0
+
+    def __str__(self) -> str:
+        questions = "question" if self.total == 1 else "questions"
+        text = f"{self.correct} of {self.answered} answered correctly ({self.total} {questions})"
+        if self.hints:
+            text += f", {self.hints} hint{'s' if self.hints != 1 else ''} used"
+        return text
+
+
+class Exercise:
+    """One predict-the-state question about one object, answered against the real session.
+
+    ``obj`` is a mapped instance, or a function of no arguments that returns one (looked up at
+    every check, so the question can be asked before the object exists). ``choices`` limits the
+    states offered (all five by default). ``tracker`` (a :class:`sessionkit.Tracker`) adds what
+    it recorded for the object to the feedback. ``interactive``: ``None`` shows widgets inside an
+    IPython kernel that has ipywidgets, ``True`` always builds them, ``False`` never does.
+    """
+
+    def __init__(
+        self,
+        prompt: str,
+        obj: Any,
+        *,
+        hint: str = "",
+        explanation: str = "",
+        choices: Iterable[ObjectState | str] | None = None,
+        tracker: Any = None,
+        interactive: bool | None = None,
+        widget: str = "toggle",
+        number: int | None = None,
+        quiz: Quiz | None = None,
+    ) -> None:
+        if not isinstance(prompt, str) or not prompt.strip():
+            msg = f"An exercise needs a question as a non-empty string, but was given {prompt!r}."
+            raise InvalidSettingError(msg)
+        if widget not in WIDGET_KINDS:
+            msg = f"widget must be one of {', '.join(map(repr, WIDGET_KINDS))}, but was given {widget!r}."
+            raise InvalidSettingError(msg)
+        self.prompt = prompt.strip()
+        self.hint = hint.strip()
+        self.explanation = explanation.strip()
+        self.choices = _choices(choices)
+        self.tracker = tracker
+        self.interactive = interactive
+        self.widget_kind = widget
+        self.number = number
+        self.quiz = quiz
+        self._obj, self._lazy = _target(obj)
+        self.attempts: list[Outcome] = []
+        self.hint_shown = False
+        self._view: Any = None
+
+    # ------------------------------------------------------------------ checking
+    @property
+    def obj(self) -> Any:
+        """The object the question is about (calling the function given as ``obj``, if one was)."""
+        if not self._lazy:
+            return self._obj
+        found = self._obj()
+        state_of(found)  # a clear NotMappedError if the function returned something else
+        return found
+
+    @property
+    def answer(self) -> ObjectState:
+        """The right answer, now: ``state_of(obj)``."""
+        return state_of(self.obj)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the question has been answered at least once."""
+        return bool(self.attempts)
+
+    @property
+    def first(self) -> Outcome | None:
+        """The first answer, the one the score counts."""
+        return self.attempts[0] if self.attempts else None
+
+    def check(self, answer: ObjectState | str) -> Outcome:
+        """Compare ``answer`` with the object's real state and record it (the first answer is scored)."""
+        given = parse_state(answer, self.choices)
+        expected = self.answer
+        if expected not in self.choices:
+            offered = ", ".join(state.value for state in self.choices)
+            msg = (
+                f"The object is really {expected}, which this exercise does not offer ({offered}); "
+                f"add {expected.value!r} to its choices."
+            )
+            raise InvalidSettingError(msg)
+        outcome = Outcome(
+            correct=given is expected,
+            given=given,
+            expected=expected,
+            counted=not self.attempts,
+            explanation=self.explanation,
+            history=self.history(),
+        )
+        self.attempts.append(outcome)
+        if self.quiz is not None:
+            self.quiz._changed()  # noqa: SLF001 - the quiz owns its exercises
+        return outcome
+
+    def show_hint(self) -> str:
+        """The hint (counted in the quiz score), or a sentence saying there is none."""
+        if not self.hint:
+            return "This exercise has no hint."
+        if not self.hint_shown:
+            self.hint_shown = True
+            if self.quiz is not None:
+                self.quiz._changed()  # noqa: SLF001 - the quiz owns its exercises
+        return self.hint
+
+    def history(self, limit: int = 3) -> tuple[str, ...]:
+        """The last ``limit`` lifecycle events the tracker recorded for the object, one sentence each."""
+        if self.tracker is None:
+            return ()
+        obj = self.obj
+        moves = [t for t in self.tracker.transitions if t.instance is obj]
+        return tuple(t.describe() for t in moves[-limit:])
+
+    # ------------------------------------------------------------------ static view
+    @property
+    def title(self) -> str:
+        """``Exercise 3`` in a quiz, else ``Exercise``."""
+        return "Exercise" if self.number is None else f"Exercise {self.number}"
+
+    def to_text(self) -> str:
+        """The question, choices, hint and answer as plain text (the answer comes last)."""
+        lines = [f"{self.title}: {self.prompt}", "Choices: " + " | ".join(s.value for s in self.choices)]
+        if self.hint:
+            lines.append(f"Hint: {self.hint}")
+        lines.append(f"Answer: {self.answer}. {self.explanation}".rstrip())
+        return "\n".join(lines)
+
+    def to_html(self, *, answer: bool = True) -> str:
+        """The question as HTML, with the hint and (unless ``answer=False``) the answer folded in ``<details>``."""
+        choices = " · ".join(f"<code>{s.value}</code>" for s in self.choices)
+        parts = [
+            '<div class="sessionkit-exercise">',
+            f"<p><strong>{self.title}.</strong> {_inline(self.prompt)}</p>",
+            f"<p>Choices: {choices}</p>",
+        ]
+        if answer:
+            if self.hint:
+                parts.append(f"<details><summary>Hint</summary><p>{_inline(self.hint)}</p></details>")
+            explanation = f" {_inline(self.explanation)}" if self.explanation else ""
+            parts.append(
+                f"<details><summary>Answer</summary><p><strong>{self.answer}</strong>.{explanation}</p></details>"
+            )
+        parts.append("</div>")
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<sessionkit.Exercise {self.title}: {self.prompt!r}>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        wanted = _wanted(include, exclude)
+        bundle: dict[str, Any] = {}
+        if wanted("text/plain"):
+            bundle["text/plain"] = self.to_text()
+        if wanted("text/html"):
+            bundle["text/html"] = self.to_html()
+        if wanted(_WIDGET_VIEW) and _wants_widgets(self.interactive):
+            bundle[_WIDGET_VIEW] = _view_data(self.widget())
+        return bundle
+
+    # ------------------------------------------------------------------ widget view
+    def widget(self) -> Any:
+        """The exercise as ipywidgets: choices, *Check* and *Hint* buttons, feedback and the quiz score."""
+        if self._view is None:
+            self._view = _ExerciseView(self, _ipywidgets()).box
+        return self._view
+
+
+class _ExerciseView:
+    """The widgets of one exercise and their click handlers."""
+
+    def __init__(self, exercise: Exercise, widgets: Any) -> None:
+        self.exercise = exercise
+        options = [(state.value, state) for state in exercise.choices]
+        if exercise.widget_kind == "dropdown":
+            self.choice = widgets.Dropdown(options=options, value=None, description="State:")
+        else:
+            self.choice = widgets.ToggleButtons(options=options, value=None)
+        self.check_button = widgets.Button(description="Check", button_style="primary", icon="check")
+        self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o", disabled=not exercise.hint)
+        self.feedback = widgets.HTML(value="")
+        self.check_button.on_click(self.on_check)
+        self.hint_button.on_click(self.on_hint)
+        children = [
+            widgets.HTML(value=exercise.to_html(answer=False)),
+            self.choice,
+            widgets.HBox([self.check_button, self.hint_button]),
+            self.feedback,
+        ]
+        if exercise.quiz is not None:
+            children.append(exercise.quiz.score_widget())
+        self.box = widgets.VBox(children)
+        self.box.add_class("sessionkit-exercise")
+
+    def on_check(self, _button: Any = None) -> None:
+        if self.choice.value is None:
+            self.feedback.value = "<div>Pick a state first, then press <b>Check</b>.</div>"
+            return
+        self.feedback.value = self.exercise.check(self.choice.value)._repr_html_()
+
+    def on_hint(self, _button: Any = None) -> None:
+        self.feedback.value = f"<div><b>Hint:</b> {_inline(self.exercise.show_hint())}</div>"
+
+
+class Quiz:
+    """A numbered set of exercises with a running score.
+
+    Options given here (``tracker``, ``interactive``, ``widget``) are the defaults of every
+    exercise :meth:`ask` creates.
+    """
+
+    def __init__(
+        self, title: str = "Quiz", *, tracker: Any = None, interactive: bool | None = None, widget: str = "toggle"
+    ) -> None:
+        self.title = title
+        self.tracker = tracker
+        self.interactive = interactive
+        self.widget_kind = widget
+        self.exercises: list[Exercise] = []
+        self._score_view: Any = None
+
+    def ask(self, prompt: str, obj: Any, **options: Any) -> Exercise:
+        """Add an exercise about ``obj`` (see :class:`Exercise` for the options) and return it to display."""
+        options.setdefault("tracker", self.tracker)
+        options.setdefault("interactive", self.interactive)
+        options.setdefault("widget", self.widget_kind)
+        exercise = Exercise(prompt, obj, number=len(self.exercises) + 1, quiz=self, **options)
+        self.exercises.append(exercise)
+        self._changed()
+        return exercise
+
+    @property
+    def score(self) -> Score:
+        """First answers that were right, questions answered, questions asked and hints shown."""
+        firsts = [e.first for e in self.exercises if e.first is not None]
+        return Score(
+            correct=sum(o.correct for o in firsts),
+            answered=len(firsts),
+            total=len(self.exercises),
+            hints=sum(e.hint_shown for e in self.exercises),
+        )
+
+    def __len__(self) -> int:
+        return len(self.exercises)
+
+    def __getitem__(self, number: int) -> Exercise:
+        """Exercise ``number``, counting from 1 as the exercises are titled."""
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(self.exercises):
+            span = f"1 to {len(self.exercises)}" if self.exercises else "none yet"
+            msg = f"{self.title!r} has no exercise {number!r}; its exercises are numbered {span}."
+            raise IndexError(msg)
+        return self.exercises[number - 1]
+
+    def summary(self) -> str:
+        """The score and, for each exercise, how it was answered."""
+        lines = [f"{self.title}: {self.score}"]
+        for exercise in self.exercises:
+            first = exercise.first
+            if first is None:
+                mark = "not answered yet"
+            else:
+                mark = f"{'right' if first.correct else 'wrong'} (said {first.given}, was {first.expected})"
+            lines.append(f"  {exercise.number:>2}. {mark}")
+        return "\n".join(lines)
+
+    def _score_html(self) -> str:
+        return f'<div class="sessionkit-score"><b>{html.escape(self.title)}</b>: {html.escape(str(self.score))}</div>'
+
+    def score_widget(self) -> Any:
+        """One HTML widget showing the running score; every exercise of the quiz shows this same widget."""
+        if self._score_view is None:
+            self._score_view = _ipywidgets().HTML(value=self._score_html())
+        return self._score_view
+
+    def _changed(self) -> None:
+        if self._score_view is not None:
+            self._score_view.value = self._score_html()
+
+    def __repr__(self) -> str:
+        return f"<sessionkit.Quiz {self.title!r}: {self.score}>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        wanted = _wanted(include, exclude)
+        bundle: dict[str, Any] = {}
+        if wanted("text/plain"):
+            bundle["text/plain"] = self.summary()
+        if wanted("text/html"):
+            bundle["text/html"] = "<pre>" + html.escape(self.summary()) + "</pre>"
+        if wanted(_WIDGET_VIEW) and _wants_widgets(self.interactive):
+            bundle[_WIDGET_VIEW] = _view_data(self.score_widget())
+        return bundle
+
+
+# ---------------------------------------------------------------------- helpers
+def _choices(choices: Iterable[ObjectState | str] | None) -> tuple[ObjectState, ...]:
+    if choices is None:
+        return STATE_ORDER
+    if isinstance(choices, str):
+        msg = f"choices must be several states, such as ['pending', 'persistent'], but was given {choices!r}."
+        raise InvalidSettingError(msg)
+    chosen = {parse_state(choice) for choice in choices}
+    if len(chosen) < 2:  # noqa: PLR2004 - a question needs at least two answers to choose from
+        msg = f"An exercise needs at least two different states to choose from, but was given {choices!r}."
+        raise InvalidSettingError(msg)
+    return tuple(state for state in STATE_ORDER if state in chosen)
+
+
+def _target(obj: Any) -> tuple[Any, bool]:
+    """``(obj, lazy)``: a mapped instance as it is, or a function to call at every check."""
+    if isinstance(obj, type):
+        msg = f"An exercise asks about one object, but was given the class {obj.__name__}; pass an instance of it."
+        raise NotMappedError(msg)
+    try:
+        mapped = getattr(inspect(obj), "is_instance", False)
+    except NoInspectionAvailable:
+        mapped = False
+    if mapped:
+        return obj, False
+    if callable(obj):
+        return obj, True
+    state_of(obj)  # raises NotMappedError with the usual message
+    return obj, False  # pragma: no cover - state_of raised
+
+
+def _inline(text: str) -> str:
+    """Escape ``text`` for HTML, showing `backticked` spans as code."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(text))
+
+
+def _ipywidgets() -> Any:
+    try:
+        import ipywidgets
+    except ImportError:
+        msg = "The exercise widgets need ipywidgets (pip install ipywidgets); the static view works without it."
+        raise ImportError(msg) from None
+    return ipywidgets
+
+
+def _in_kernel() -> bool:
+    """Whether we run inside an IPython kernel (which can show widgets), without importing IPython."""
+    if "ipykernel" not in sys.modules:
+        return False
+    ipython = sys.modules.get("IPython")
+    shell = None if ipython is None else ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _wants_widgets(interactive: bool | None) -> bool:
+    if interactive is not None:
+        return interactive
+    if not _in_kernel():
+        return False
+    try:
+        _ipywidgets()
+    except ImportError:
+        return False
+    return True
+
+
+def _wanted(include: Any, exclude: Any) -> Callable[[str], bool]:
+    """IPython's ``include``/``exclude`` mimetype filter as a predicate."""
+
+    def wanted(mimetype: str) -> bool:
+        return (not include or mimetype in include) and not (exclude and mimetype in exclude)
+
+    return wanted
+
+
+def _view_data(widget: Any) -> Any:
+    return widget._repr_mimebundle_()[_WIDGET_VIEW]

@@ -1,0 +1,435 @@
+"""Exercises: answers checked against the real session (state_of), scoring, widgets and the static view."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import ipywidgets
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+import sessionkit
+from sessionkit import InvalidSettingError, NotMappedError, ObjectState, SessionkitError
+from sessionkit import exercises as exercises_module
+from sessionkit.exercises import Exercise, InvalidAnswerError, Outcome, Quiz, Score, parse_state
+from tests.models import Author, Base, Book
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.fixture
+def tracker(Maker: sessionmaker[Session]) -> Iterator[sessionkit.Tracker]:  # noqa: N803
+    with sessionkit.track(Maker, models=Base) as tracker:
+        yield tracker
+
+
+def parts(exercise: Exercise) -> tuple[Any, Any, Any, Any, Any]:
+    """The interactive pieces of an exercise's widget: choice, Check, Hint, feedback, whole box."""
+    box = exercise.widget()
+    choice, buttons, feedback = box.children[1], box.children[2], box.children[3]
+    check, hint = buttons.children
+    return choice, check, hint, feedback, box
+
+
+# ---------------------------------------------------------------------- answers
+@pytest.mark.parametrize(
+    ("answer", "state"),
+    [
+        ("pending", ObjectState.PENDING),
+        (" Persistent ", ObjectState.PERSISTENT),
+        ("DETACHED", ObjectState.DETACHED),
+        (ObjectState.DELETED, ObjectState.DELETED),
+    ],
+)
+def test_an_answer_is_a_state_or_its_name_in_any_case(answer: object, state: ObjectState) -> None:
+    assert parse_state(answer) is state
+
+
+@pytest.mark.parametrize("answer", ["pendng", "", 3, None, "persisted"])
+def test_an_answer_that_is_no_state_lists_the_accepted_ones(answer: object) -> None:
+    with pytest.raises(InvalidAnswerError) as caught:
+        parse_state(answer)
+    message = str(caught.value)
+    assert message == (
+        f"{answer!r} is not a state; answer with one of: transient, pending, persistent, deleted, detached."
+    )
+    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, SessionkitError)
+
+
+def test_an_answer_outside_the_exercise_choices_lists_them() -> None:
+    with pytest.raises(
+        InvalidAnswerError,
+        match=r"^'deleted' is not among this exercise's choices; answer with one of: pending, persistent\.$",
+    ):
+        parse_state("deleted", (ObjectState.PENDING, ObjectState.PERSISTENT))
+
+
+def test_the_answer_follows_the_real_session_at_every_step(session: Session) -> None:
+    ann = Author(name="Ann")
+    exercise = Exercise("Which state is ann in?", ann)
+    seen = [exercise.answer]
+    session.add(ann)
+    seen.append(exercise.answer)
+    session.flush()
+    seen.append(exercise.answer)
+    session.delete(ann)
+    seen.append(exercise.answer)  # marked only: still persistent
+    session.flush()
+    seen.append(exercise.answer)
+    session.commit()
+    seen.append(exercise.answer)
+    assert [s.value for s in seen] == ["transient", "pending", "persistent", "persistent", "deleted", "detached"]
+
+
+def test_the_same_answer_is_right_or_wrong_depending_on_the_session(session: Session) -> None:
+    ann = Author(name="Ann")
+    session.add(ann)
+    before = Exercise("Which state?", ann).check("pending")
+    session.commit()
+    after = Exercise("Which state?", ann).check("pending")
+    assert (before.correct, before.expected) == (True, ObjectState.PENDING)
+    assert (after.correct, after.expected) == (False, ObjectState.PERSISTENT)
+
+
+def test_answers_are_checked_with_state_of(monkeypatch: pytest.MonkeyPatch, session: Session) -> None:
+    ann = Author(name="Ann")
+    session.add(ann)
+    asked: list[object] = []
+
+    def fake_state_of(obj: object) -> ObjectState:
+        asked.append(obj)
+        return ObjectState.DELETED
+
+    exercise = Exercise("Which state?", ann)
+    monkeypatch.setattr(exercises_module, "state_of", fake_state_of)
+    outcome = exercise.check("deleted")
+    assert outcome.correct
+    assert outcome.expected is ObjectState.DELETED
+    assert asked == [ann]
+
+
+def test_outcome_messages(session: Session) -> None:
+    ann = Author(name="Ann")
+    session.add(ann)
+    exercise = Exercise("Which state?", ann, explanation="It waits for the flush.")
+    wrong = exercise.check("transient")
+    right = exercise.check("pending")
+    assert str(wrong) == "Not quite: you said transient, but state_of() says pending. It waits for the flush."
+    assert str(right) == (
+        "Correct: it is pending. (Your first answer is the one that counts for the score.) It waits for the flush."
+    )
+    assert repr(right) == str(right)
+    assert (wrong.counted, right.counted) == (True, False)
+    assert "#b91c1c" in wrong._repr_html_()
+    assert "#15803d" in right._repr_html_()
+
+
+def test_a_function_as_obj_is_looked_up_at_every_check(session: Session) -> None:
+    found: dict[str, Author] = {}
+    exercise = Exercise("Which state is the newest author in?", lambda: found["author"])
+    found["author"] = Author(name="Ann")
+    assert exercise.check("transient").correct
+    found["author"] = Author(name="Bob")
+    session.add(found["author"])
+    assert exercise.check("pending").correct
+
+
+def test_a_function_returning_no_mapped_object_fails_clearly_at_check() -> None:
+    exercise = Exercise("Which state?", lambda: "not an object")
+    with pytest.raises(NotMappedError, match="state_of\\(\\) needs an instance of a mapped class"):
+        exercise.check("pending")
+
+
+def test_a_real_state_the_choices_do_not_offer_is_reported(session: Session) -> None:
+    ann = Author(name="Ann")
+    session.add(ann)
+    exercise = Exercise("Which state?", ann, choices=["transient", "persistent"])
+    with pytest.raises(InvalidSettingError, match=r"really pending, which this exercise does not offer"):
+        exercise.check("transient")
+
+
+# ---------------------------------------------------------------------- bad settings
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"prompt": "  "}, InvalidSettingError, "needs a question as a non-empty string, but was given '  '"),
+        ({"prompt": None}, InvalidSettingError, "needs a question as a non-empty string, but was given None"),
+        ({"obj": Author}, NotMappedError, "was given the class Author; pass an instance of it"),
+        ({"obj": 42}, NotMappedError, "state_of() needs an instance of a mapped class, but was given 42"),
+        ({"choices": "pending"}, InvalidSettingError, "choices must be several states"),
+        ({"choices": ["pending", "Pending"]}, InvalidSettingError, "at least two different states"),
+        ({"choices": ["pending", "gone"]}, InvalidAnswerError, "'gone' is not a state"),
+        ({"widget": "slider"}, InvalidSettingError, "must be one of 'toggle', 'dropdown', but was given 'slider'"),
+    ],
+)
+def test_bad_settings_fail_with_one_clear_sentence(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    arguments: dict[str, Any] = {"prompt": "Which state?", "obj": Author(name="Ann"), **kwargs}
+    with pytest.raises(error) as caught:
+        Exercise(arguments.pop("prompt"), arguments.pop("obj"), **arguments)
+    assert message in str(caught.value)
+    assert str(caught.value).endswith(".")
+
+
+def test_choices_are_kept_in_travel_order() -> None:
+    exercise = Exercise("Which state?", Author(), choices=["detached", ObjectState.PENDING, "transient"])
+    assert [s.value for s in exercise.choices] == ["transient", "pending", "detached"]
+
+
+# ---------------------------------------------------------------------- quiz and score
+def test_the_first_answer_counts_and_hints_are_counted(session: Session) -> None:
+    ann, bob = Author(name="Ann"), Author(name="Bob")
+    session.add(ann)
+    quiz = Quiz("Adding", interactive=False)
+    first = quiz.ask("Which state is ann in?", ann, hint="No SQL yet.")
+    second = quiz.ask("Which state is bob in?", bob)
+    assert quiz.score == Score(correct=0, answered=0, total=2, hints=0)
+    assert first.show_hint() == "No SQL yet."
+    first.show_hint()  # a hint shown twice counts once
+    first.check("persistent")
+    first.check("pending")  # right, but too late to count
+    assert quiz.score == Score(correct=0, answered=1, total=2, hints=1)
+    second.check("transient")
+    assert quiz.score == Score(correct=1, answered=2, total=2, hints=1)
+    assert str(quiz.score) == "1 of 2 answered correctly (2 questions), 1 hint used"
+    assert second.show_hint() == "This exercise has no hint."
+    assert quiz.score.hints == 1
+    assert quiz.summary() == (
+        "Adding: 1 of 2 answered correctly (2 questions), 1 hint used\n"
+        "   1. wrong (said persistent, was pending)\n"
+        "   2. right (said transient, was transient)"
+    )
+
+
+def test_quiz_numbers_its_exercises_from_one(session: Session) -> None:
+    quiz = Quiz("Deleting", interactive=False)
+    ann = Author(name="Ann")
+    for _ in range(3):
+        quiz.ask("Which state?", ann)
+    assert [e.title for e in quiz.exercises] == ["Exercise 1", "Exercise 2", "Exercise 3"]
+    assert quiz[2] is quiz.exercises[1]
+    assert len(quiz) == 3
+    with pytest.raises(IndexError, match=r"^'Deleting' has no exercise 4; its exercises are numbered 1 to 3\.$"):
+        quiz[4]
+    with pytest.raises(IndexError, match="numbered none yet"):
+        Quiz("Empty")[1]
+
+
+def test_the_quiz_passes_its_defaults_to_each_exercise(tracker: sessionkit.Tracker) -> None:
+    quiz = Quiz("Q", tracker=tracker, interactive=False, widget="dropdown")
+    exercise = quiz.ask("Which state?", Author(name="Ann"))
+    assert (exercise.tracker, exercise.interactive, exercise.widget_kind, exercise.quiz) == (
+        tracker,
+        False,
+        "dropdown",
+        quiz,
+    )
+    own = quiz.ask("Which state?", Author(name="Bob"), widget="toggle")
+    assert own.widget_kind == "toggle"
+
+
+def test_feedback_quotes_what_the_tracker_recorded(Maker: sessionmaker[Session], tracker: sessionkit.Tracker) -> None:  # noqa: N803
+    quiz = Quiz("Q", tracker=tracker, interactive=False)
+    with Maker() as session:
+        ann = Author(name="Ann")
+        session.add(ann)
+        session.commit()
+        outcome = quiz.ask("Which state is ann in?", ann).check("persistent")
+    assert outcome.history == (
+        "Author 1 went from transient to pending (transient_to_pending, session 1).",
+        "Author 1 went from pending to persistent (pending_to_persistent, session 1).",
+    )
+    assert str(outcome).endswith("The tracker recorded: " + " ".join(outcome.history))
+    assert "<li>Author 1 went from pending to persistent" in outcome._repr_html_()
+
+
+# ---------------------------------------------------------------------- static view
+def test_the_static_view_has_question_choices_and_a_folded_answer(session: Session) -> None:
+    ann = Author(name="Ann")
+    session.add(ann)
+    quiz = Quiz("Adding", interactive=False)
+    quiz.ask("First?", Author())
+    exercise = quiz.ask(
+        "After `session.add(ann)`, is <ann> pending?",
+        ann,
+        hint="Has SQL & co. run?",
+        explanation="It waits in `session.new`.",
+    )
+    bundle = exercise._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert bundle["text/plain"] == (
+        "Exercise 2: After `session.add(ann)`, is <ann> pending?\n"
+        "Choices: transient | pending | persistent | deleted | detached\n"
+        "Hint: Has SQL & co. run?\n"
+        "Answer: pending. It waits in `session.new`."
+    )
+    assert bundle["text/html"] == (
+        '<div class="sessionkit-exercise">\n'
+        "<p><strong>Exercise 2.</strong> After <code>session.add(ann)</code>, is &lt;ann&gt; pending?</p>\n"
+        "<p>Choices: <code>transient</code> · <code>pending</code> · <code>persistent</code> · "
+        "<code>deleted</code> · <code>detached</code></p>\n"
+        "<details><summary>Hint</summary><p>Has SQL &amp; co. run?</p></details>\n"
+        "<details><summary>Answer</summary><p><strong>pending</strong>. "
+        "It waits in <code>session.new</code>.</p></details>\n"
+        "</div>"
+    )
+
+
+def test_the_static_view_is_deterministic_and_names_no_address(session: Session) -> None:
+    ann = Author(name="Ann")
+    session.add(ann)
+    first = Exercise("Which state?", ann, interactive=False)._repr_mimebundle_()
+    second = Exercise("Which state?", ann, interactive=False)._repr_mimebundle_()
+    assert first == second
+    text = first["text/plain"] + first["text/html"]
+    assert not re.search(r"0x[0-9a-f]{4,}|[0-9a-f]{32}| id=", text)
+
+
+def test_the_static_answer_is_the_state_when_shown(session: Session) -> None:
+    book = Book(title="Poems")
+    exercise = Exercise("Which state?", book, interactive=False)
+    assert exercise.to_text().endswith("Answer: transient.")
+    session.add(book)
+    session.flush()
+    assert exercise.to_text().endswith("Answer: persistent.")
+    assert "<strong>persistent</strong>" in exercise.to_html()
+    assert "Answer" not in exercise.to_html(answer=False)
+
+
+def test_without_a_hint_the_static_view_has_no_hint_line() -> None:
+    exercise = Exercise("Which state?", Author(), interactive=False)
+    assert "Hint" not in exercise.to_text()
+    assert "Hint" not in exercise.to_html()
+
+
+def test_outside_a_kernel_no_widget_is_built_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    exercise = Exercise("Which state?", Author())
+    assert WIDGET_VIEW not in exercise._repr_mimebundle_()
+    assert exercise._view is None
+    forced = Exercise("Which state?", Author(), interactive=True)._repr_mimebundle_()
+    assert set(forced) == {"text/plain", "text/html", WIDGET_VIEW}
+    assert re.fullmatch(r"[0-9a-f]{32}", forced[WIDGET_VIEW]["model_id"])
+    monkeypatch.setattr(exercises_module, "_in_kernel", lambda: True)
+    assert WIDGET_VIEW in Exercise("Which state?", Author())._repr_mimebundle_()
+
+
+def test_include_and_exclude_are_honoured() -> None:
+    exercise = Exercise("Which state?", Author(), interactive=True)
+    assert set(exercise._repr_mimebundle_(include={"text/plain"})) == {"text/plain"}
+    assert set(exercise._repr_mimebundle_(exclude={WIDGET_VIEW, "text/html"})) == {"text/plain"}
+    quiz = Quiz("Q", interactive=True)
+    assert set(quiz._repr_mimebundle_(exclude={WIDGET_VIEW})) == {"text/plain", "text/html"}
+
+
+def test_the_quiz_static_view_is_its_summary() -> None:
+    quiz = Quiz("Q <1>", interactive=False)
+    quiz.ask("Which state?", Author())
+    bundle = quiz._repr_mimebundle_()
+    assert bundle == {
+        "text/plain": "Q <1>: 0 of 0 answered correctly (1 question)\n   1. not answered yet",
+        "text/html": "<pre>Q &lt;1&gt;: 0 of 0 answered correctly (1 question)\n   1. not answered yet</pre>",
+    }
+    assert repr(quiz) == "<sessionkit.Quiz 'Q <1>': 0 of 0 answered correctly (1 question)>"
+
+
+def test_importing_exercises_imports_no_widgets() -> None:
+    code = (
+        "import sys\n"
+        "import sessionkit.exercises, sessionkit.teaching\n"
+        "print(sorted(m for m in ('ipywidgets', 'IPython', 'pandas', 'pygraphviz') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------- widgets
+def test_the_widget_is_made_of_real_ipywidgets_and_built_once(session: Session) -> None:
+    exercise = Quiz("Q", interactive=True).ask("Which state?", Author(), hint="Look.")
+    choice, check, hint, feedback, box = parts(exercise)
+    assert isinstance(box, ipywidgets.VBox)
+    assert isinstance(choice, ipywidgets.ToggleButtons)
+    assert [label for label, _ in choice.options] == ["transient", "pending", "persistent", "deleted", "detached"]
+    assert choice.value is None
+    assert (check.description, hint.description, hint.disabled) == ("Check", "Hint", False)
+    assert feedback.value == ""
+    assert "Answer" not in box.children[0].value  # the widget view never shows the answer before a check
+    assert exercise.widget() is box
+
+
+def test_clicking_check_compares_the_pick_with_the_real_session(session: Session) -> None:
+    ann = Author(name="Ann")
+    session.add(ann)
+    quiz = Quiz("Q", interactive=True)
+    exercise = quiz.ask("Which state is ann in?", ann)
+    choice, check, _, feedback, _ = parts(exercise)
+
+    check.click()
+    assert feedback.value == "<div>Pick a state first, then press <b>Check</b>.</div>"
+    assert quiz.score.answered == 0
+
+    choice.value = ObjectState.PERSISTENT
+    check.click()
+    assert "Not quite: you said persistent, but state_of() says pending." in feedback.value
+    session.flush()  # the session moves on: the same pick is now right
+    check.click()
+    assert "Correct: it is persistent." in feedback.value
+    assert [o.correct for o in exercise.attempts] == [False, True]
+    assert quiz.score == Score(correct=0, answered=1, total=1)
+
+
+def test_the_score_widget_is_shared_and_updates_on_every_check(session: Session) -> None:
+    ann, bob = Author(name="Ann"), Author(name="Bob")
+    session.add(ann)
+    quiz = Quiz("Adding", interactive=True)
+    one, two = quiz.ask("ann?", ann, hint="h"), quiz.ask("bob?", bob)
+    *_, box_one = parts(one)
+    choice_two, check_two, _, _, box_two = parts(two)
+    score = quiz.score_widget()
+    assert box_one.children[-1] is score
+    assert box_two.children[-1] is score
+    assert score.value == '<div class="sessionkit-score"><b>Adding</b>: 0 of 0 answered correctly (2 questions)</div>'
+    choice_two.value = ObjectState.TRANSIENT
+    check_two.click()
+    assert "1 of 1 answered correctly (2 questions)" in score.value
+    _, _, hint_one, feedback_one, _ = parts(one)
+    hint_one.click()
+    assert feedback_one.value == "<div><b>Hint:</b> h</div>"
+    assert "1 hint used" in score.value
+    quiz.ask("third?", Author())
+    assert "(3 questions)" in score.value
+    assert quiz._repr_mimebundle_()[WIDGET_VIEW]["model_id"] == score.model_id
+
+
+def test_the_hint_button_is_disabled_without_a_hint_and_escapes_its_text() -> None:
+    plain = Exercise("Which state?", Author(), interactive=True)
+    _, _, hint, _, box = parts(plain)
+    assert hint.disabled
+    assert len(box.children) == 4  # no quiz, no score
+    hinted = Exercise("Which state?", Author(), hint="Is `x` < 1?", interactive=True)
+    _, _, hint, feedback, _ = parts(hinted)
+    hint.click()
+    assert feedback.value == "<div><b>Hint:</b> Is <code>x</code> &lt; 1?</div>"
+
+
+def test_a_dropdown_can_replace_the_buttons(session: Session) -> None:
+    ann = Author(name="Ann")
+    exercise = Exercise("Which state?", ann, widget="dropdown", choices=["transient", "pending"])
+    choice, check, _, feedback, _ = parts(exercise)
+    assert isinstance(choice, ipywidgets.Dropdown)
+    assert [label for label, _ in choice.options] == ["transient", "pending"]
+    choice.value = ObjectState.TRANSIENT
+    check.click()
+    assert feedback.value.startswith('<div style="color:#15803d">Correct: it is transient.')
+
+
+def test_an_outcome_is_a_value() -> None:
+    outcome = Outcome(correct=True, given=ObjectState.PENDING, expected=ObjectState.PENDING, counted=True)
+    assert outcome.message == "Correct: it is pending."
+    with pytest.raises(AttributeError):
+        outcome.correct = False  # type: ignore[misc]
