@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sessionkit.events import Event, Statement, format_identity
+from sessionkit.events import Begin, Event, Flush, Statement, Transition, format_identity
 from sessionkit.states import HOOKS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from pandas import DataFrame
 
     from sessionkit.snapshot import Snapshot
+
+#: How many objects ``Snapshot._repr_html_`` lists before it says how many more there are.
+HTML_ROWS = 50
+
+#: The lifecycle hooks a flush fires for the objects it wrote: INSERTed, then DELETEd.
+FLUSH_HOOKS = frozenset({"pending_to_persistent", "persistent_to_deleted"})
+
+SQL_COLUMNS = ("seq", "session", "flush", "statement", "parameters", "executemany", "objects")
 
 EVENT_COLUMNS = ("seq", "kind", "session", "hook", "object", "identity", "before", "after", "detail")
 OBJECT_COLUMNS = (
@@ -58,7 +67,8 @@ def events_frame(events: Iterable[Event]) -> DataFrame:
     """The event log, one row per event."""
     import pandas as pd
 
-    return pd.DataFrame([event_row(e) for e in events], columns=list(EVENT_COLUMNS))
+    frame: DataFrame = pd.DataFrame([event_row(e) for e in events], columns=list(EVENT_COLUMNS))
+    return frame
 
 
 def snapshot_frame(snapshot: Snapshot) -> DataFrame:
@@ -83,22 +93,96 @@ def snapshot_frame(snapshot: Snapshot) -> DataFrame:
         }
         for obj in snapshot
     ]
-    return pd.DataFrame(rows, columns=list(OBJECT_COLUMNS))
+    frame: DataFrame = pd.DataFrame(rows, columns=list(OBJECT_COLUMNS))
+    return frame
 
 
-def snapshot_html(snapshot: Snapshot) -> str:
-    """A compact, escaped HTML table of the objects (deterministic: no ids, no styles)."""
-    header = "".join(f"<th>{html.escape(c)}</th>" for c in ("object", "state", "identity", "sub-states"))
+def snapshot_html(snapshot: Snapshot, max_rows: int = HTML_ROWS) -> str:
+    """A compact, escaped HTML table of the objects (deterministic: no ids, no styles).
+
+    At most ``max_rows`` objects are listed, the most recently active ones in label order;
+    a last row counts the rest (``snapshot.to_frame()`` has them all).
+    """
+    objects = list(snapshot)
+    shown = objects
+    if len(objects) > max_rows:
+        recent = sorted(range(len(objects)), key=lambda i: (objects[i].last_seq or 0, i))[-max_rows:]
+        shown = [objects[i] for i in sorted(recent)]
+    header = "".join(f"<th>{c}</th>" for c in ("object", "state", "identity", "sub-states"))
     rows = "".join(
         "<tr>"
         f"<td>{html.escape(obj.label)}</td><td>{obj.state.value}</td>"
         f"<td>{html.escape(format_identity(obj.identity))}</td>"
         f"<td>{html.escape(', '.join(obj.badges))}</td>"
         "</tr>"
-        for obj in snapshot
+        for obj in shown
     )
-    caption = html.escape(snapshot.summary().splitlines()[0])
-    return f"<table><caption>{caption}</caption><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
+    if len(objects) > len(shown):
+        more = len(objects) - len(shown)
+        rows += f'<tr><td colspan="4">… and {more:,} more (snapshot.to_frame() lists all)</td></tr>'
+    moment = f"after event {snapshot.at}" if snapshot.at else "before any event"
+    counts = ", ".join(f"{len(members)} {state.value}" for state, members in snapshot.by_state().items() if members)
+    caption = f"Session objects {moment} ({'now' if snapshot.live else 'replayed'}): {len(objects):,} tracked"
+    if counts:
+        caption += f" ({counts})"
+    if snapshot.collected_count:
+        caption += f"; {snapshot.collected_count:,} collected by Python"
+    return (
+        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def flush_writes(events: Iterable[Event]) -> dict[int, tuple[str, ...]]:
+    """The objects each flush wrote, by the seq of its ``Flush`` event.
+
+    A flush's events follow its ``Flush`` event in its session: its statements (``Statement.flush``
+    names it), perhaps the ``Begin`` of the transaction it opened, then the hooks it fired for the
+    rows it INSERTed (``pending_to_persistent``) and DELETEd (``persistent_to_deleted``). The first
+    other event of that session ends the flush. (An UPDATE fires no hook: its objects are not known.)
+    """
+    writes: dict[int, list[str]] = {}
+    open_flush: dict[str | None, int] = {}
+    for event in events:
+        if isinstance(event, Flush):
+            open_flush[event.session] = event.seq
+            writes[event.seq] = []
+            continue
+        flush = open_flush.get(event.session)
+        if flush is None:
+            continue
+        if isinstance(event, Transition) and event.hook in FLUSH_HOOKS:
+            writes[flush].append(event.label)
+        elif not (isinstance(event, Begin) or (isinstance(event, Statement) and event.flush == flush)):
+            del open_flush[event.session]
+    return {flush: tuple(labels) for flush, labels in writes.items()}
+
+
+def sql_frame(events: Iterable[Event]) -> DataFrame:
+    """The SQL the sessions sent, one row per statement: the flush that sent it and the objects that flush wrote.
+
+    ``flush`` is the seq of the ``Flush`` event (missing for SQL outside a flush, such as a
+    query's SELECT); ``objects`` are the labels of the objects that flush INSERTed or DELETEd.
+    """
+    import pandas as pd
+
+    recorded = list(events)
+    writes = flush_writes(recorded)
+    rows = [
+        {
+            "seq": event.seq,
+            "session": event.session,
+            "flush": event.flush,
+            "statement": event.sql,
+            "parameters": event.parameters,
+            "executemany": event.executemany,
+            "objects": () if event.flush is None else writes.get(event.flush, ()),
+        }
+        for event in recorded
+        if isinstance(event, Statement)
+    ]
+    frame: DataFrame = pd.DataFrame(rows, columns=list(SQL_COLUMNS))
+    frame["flush"] = frame["flush"].astype("Int64")
+    return frame
 
 
 def lifecycle_table() -> DataFrame:
@@ -114,4 +198,5 @@ def lifecycle_table() -> DataFrame:
         }
         for hook in HOOKS.values()
     ]
-    return pd.DataFrame(rows, columns=["hook", "from", "to", "caused by"])
+    frame: DataFrame = pd.DataFrame(rows, columns=["hook", "from", "to", "caused by"])
+    return frame

@@ -446,6 +446,12 @@ class Tracker:
 
         return events_frame(self.events)
 
+    def sql_frame(self) -> DataFrame:
+        """The SQL sent, one row per statement, with the flush that sent it and the objects that flush wrote."""
+        from sessionkit.tables import sql_frame
+
+        return sql_frame(self.events)
+
     def diagram(self, at: int | None = None, **options: Any) -> StateDiagram:
         """The state diagram now, or as it was right after event ``at``."""
         from sessionkit.diagram import diagram

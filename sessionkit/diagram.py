@@ -1,0 +1,545 @@
+"""The state diagram: the five states as graphviz clusters, and every tracked object a token in one.
+
+``diagram(snapshot)`` builds the picture as DOT text with the ``graphviz`` package;
+``StateDiagram`` shows it in Jupyter as SVG that pygraphviz renders in-process (the
+Graphviz library bundled in its wheel: no ``dot`` program needed).
+
+>>> from sessionkit import ObjectSnapshot, ObjectState, Snapshot
+>>> snapshot = Snapshot([ObjectSnapshot("Author 1", ObjectState.PENDING, last_seq=2)], at=2, live=False)
+>>> picture = diagram(snapshot)
+>>> print(picture.summary())
+State diagram after event 2 (replayed): 1 tracked
+  transient   -
+  pending     Author 1
+  persistent  -
+  deleted     -
+  detached    -
+>>> "subgraph cluster_pending" in picture.source
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import io
+import os
+import re
+import sys
+import tempfile
+import threading
+import types
+from itertools import compress, repeat
+from operator import attrgetter, ge
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sessionkit.events import format_identity
+from sessionkit.exceptions import InvalidSettingError, SessionkitError
+from sessionkit.snapshot import ObjectSnapshot, Snapshot
+from sessionkit.states import HOOKS, STATE_ORDER, ObjectState
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterator
+
+    from sessionkit.events import Transition
+
+__all__ = [
+    "CLUSTERS",
+    "DEFAULT_MAX_TOKENS",
+    "EDGE_LABELS",
+    "SAVE_FORMATS",
+    "RenderError",
+    "StateDiagram",
+    "diagram",
+    "render",
+    "token_id",
+]
+
+#: How many tokens a state shows before the rest become one "+N more" token.
+DEFAULT_MAX_TOKENS = 12
+
+#: The graphviz cluster that draws each state, in the order an object travels through them.
+CLUSTERS: dict[ObjectState, str] = {state: f"cluster_{state.value}" for state in STATE_ORDER}
+
+#: The Session calls written on the edge of each lifecycle hook.
+EDGE_LABELS: dict[str, str] = {
+    "transient_to_pending": "add / add_all",
+    "pending_to_persistent": "flush",
+    "loaded_as_persistent": "query load / merge",
+    "persistent_to_deleted": "delete + flush",
+    "deleted_to_detached": "commit",
+    "persistent_to_detached": "expunge / close",
+    "detached_to_persistent": "add of a detached object",
+    "pending_to_transient": "rollback / expunge",
+    "persistent_to_transient": "rollback",
+    "deleted_to_persistent": "rollback",
+}
+
+#: File suffixes ``StateDiagram.save()`` accepts: what the bundled Graphviz renders, and DOT text.
+SAVE_FORMATS = ("svg", "svgz", "png", "pdf", "jpg", "jpeg", "gif", "ps", "eps", "json", "xdot", "dot", "gv")
+
+#: What each state means, written under its name.
+STATE_NOTES: dict[ObjectState, str] = {
+    ObjectState.TRANSIENT: "no session,\nno identity",
+    ObjectState.PENDING: "in session.new:\nINSERT at the next flush",
+    ObjectState.PERSISTENT: "in the identity map:\nhas a row",
+    ObjectState.DELETED: "DELETE flushed,\nnot yet committed",
+    ObjectState.DETACHED: "has an identity,\nno session",
+}
+
+_FILL = {
+    ObjectState.TRANSIENT: "#f3f4f6",
+    ObjectState.PENDING: "#fef3c7",
+    ObjectState.PERSISTENT: "#dcfce7",
+    ObjectState.DELETED: "#fee2e2",
+    ObjectState.DETACHED: "#dbeafe",
+}
+_BADGE_COLORS = {
+    "dirty": "#b45309",
+    "marked for deletion": "#b91c1c",
+    "expired": "#4b5563",
+    "since collected": "#6b7280",
+}
+_HIGHLIGHT = "#dc2626"
+_GREY = "#6b7280"
+
+#: Longest object label or identity a token shows; longer text ends in an ellipsis.
+LABEL_LIMIT = 40
+_TOOLTIP_LIMIT = 120
+
+#: Hooks whose edges run forward, one state to the next: they alone rank the states, left to right.
+_FORWARD = frozenset({"transient_to_pending", "pending_to_persistent", "persistent_to_deleted", "deleted_to_detached"})
+
+# Characters Graphviz's HTML-like labels (parsed by expat) or quoted strings cannot carry, and line breaks.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_WHITESPACE_CONTROL = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_NOT_ID = re.compile(r"[^A-Za-z0-9]+")
+
+_RENDER_LOCK = threading.Lock()
+
+
+class RenderError(SessionkitError, RuntimeError):
+    """Graphviz could not render a diagram (the DOT text is still there: ``StateDiagram.source``)."""
+
+
+# ---------------------------------------------------------------------- text made safe
+
+
+def _replace_control(match: re.Match[str]) -> str:
+    return " " if match.group() in _WHITESPACE_CONTROL else "\ufffd"
+
+
+def clean(text: str, limit: int = LABEL_LIMIT) -> str:
+    r"""One printable line of at most ``limit`` characters: controls become spaces or U+FFFD.
+
+    >>> clean("a\nb")
+    'a b'
+    >>> clean("x" * 50, limit=10)
+    'xxxxxxxxx…'
+    """
+    text = _CONTROL.sub(_replace_control, text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _html(text: str, limit: int = LABEL_LIMIT) -> str:
+    """Text for a Graphviz HTML-like label: cleaned, truncated, ``& < >`` escaped."""
+    return html.escape(clean(text, limit), quote=False)
+
+
+def _quoted(text: str, limit: int = _TOOLTIP_LIMIT) -> str:
+    """Text for a quoted DOT string (an escString): backslashes doubled, never read as HTML."""
+    import graphviz
+
+    escaped: str = graphviz.escape(clean(text, limit))  # a NoHtml str: quoted even when it looks like <...>
+    return escaped
+
+
+def token_id(label: str) -> str:
+    """The DOT node id of an object's token: the same for a label in every picture, safe in DOT and SVG.
+
+    >>> token_id("Author 1")
+    'tok_Author_1_3bc7cab8'
+    """
+    readable = _NOT_ID.sub("_", label[:16]).strip("_")
+    digest = hashlib.blake2b(label.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    return f"tok_{readable}_{digest}" if readable else f"tok_{digest}"
+
+
+def _anchor(state: ObjectState) -> str:
+    return f"state_{state.value}"
+
+
+# ---------------------------------------------------------------------- which tokens to draw
+
+
+_LABEL = attrgetter("label")
+
+#: Roughly how many last-seq values a column samples to bound its threshold before the exact pass.
+_SAMPLE = 1024
+
+
+class _Column:
+    """The tokens one state shows: its most recently active objects (and the focus), in label order.
+
+    Built for 100,000 objects: apart from one grouping loop, the work per object is done by C
+    loops (``compress``, slicing, ``sorted``), and only a few candidates are ranked exactly.
+    """
+
+    __slots__ = ("hidden", "shown", "state", "total")
+
+    def __init__(
+        self,
+        state: ObjectState,
+        members: list[ObjectSnapshot],
+        seqs: list[int | None],
+        max_tokens: int,
+        focus: str | None,
+    ) -> None:
+        self.state = state
+        self.total = total = len(members)
+        self.shown = members
+        if total > max_tokens:
+            ranks: list[int] = [-1 if seq is None else seq for seq in seqs] if None in seqs else seqs  # type: ignore[assignment]
+            # The k-th largest of any subset is no larger than the k-th largest of all: a safe lower bound.
+            head = total - max_tokens
+            sample = ranks[: head : max(1, head // _SAMPLE)] + ranks[head:]
+            bound = sorted(sample)[-max_tokens]
+            candidates = list(compress(range(total), map(ge, ranks, repeat(bound))))
+            candidates.sort(key=ranks.__getitem__)  # stable: among equal seqs, the later label wins
+            chosen = candidates[-max_tokens:]
+            if focus is not None and all(members[index].label != focus for index in chosen):
+                labels = list(map(_LABEL, members))
+                if focus in labels:
+                    chosen[0] = labels.index(focus)
+            self.shown = [members[index] for index in sorted(chosen)]
+        self.hidden = total - len(self.shown)
+
+
+def _columns(snapshot: Snapshot, max_tokens: int, focus: str | None) -> list[_Column]:
+    """One column per state, in travel order."""
+    groups: dict[str, tuple[list[ObjectSnapshot], list[int | None]]] = {s.value: ([], []) for s in STATE_ORDER}
+    for obj in snapshot.objects:
+        members, seqs = groups[obj.state._value_]  # the plain value: hashing an Enum member costs a Python call
+        members.append(obj)
+        seqs.append(obj.last_seq)
+    return [_Column(state, *groups[state.value], max_tokens, focus) for state in STATE_ORDER]
+
+
+# ---------------------------------------------------------------------- the picture
+
+
+class StateDiagram:
+    """The picture of a snapshot: states as clusters, objects as tokens, the latest move in red.
+
+    ``source`` is the DOT text, ``digraph`` the ``graphviz.Digraph`` behind it; in Jupyter it
+    shows as SVG (rendered in-process by pygraphviz) with a text summary beside it.
+    """
+
+    def __init__(self, snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlight: bool = True) -> None:
+        self.snapshot = snapshot
+        self.max_tokens = max_tokens
+        self.highlight = highlight
+        last = snapshot.last_transition if highlight else None
+        self._focus = last
+        self._columns = _columns(snapshot, max_tokens, None if last is None else last.label)
+        self.digraph: Any = _build(snapshot, self._columns, last)
+        self._svg: tuple[str, str] | None = None
+
+    @property
+    def source(self) -> str:
+        """The DOT text of the picture."""
+        return str(self.digraph.source)
+
+    @property
+    def highlighted(self) -> Transition | None:
+        """The transition the picture highlights: the most recent one, if any (and highlighting is on)."""
+        return self._focus
+
+    def summary(self) -> str:
+        """A deterministic text picture: the objects each state shows, by label, and what just moved."""
+        snapshot = self.snapshot
+        moment = f"after event {snapshot.at}" if snapshot.at else "before any event"
+        kind = "now" if snapshot.live else "replayed"
+        lines = [f"State diagram {moment} ({kind}): {len(snapshot.objects):,} tracked"]
+        for column in self._columns:
+            names = [clean(obj.describe(), _TOOLTIP_LIMIT) for obj in column.shown]
+            if column.hidden:
+                names.append(f"+{column.hidden:,} more ({column.total:,} in all)")
+            lines.append(f"  {column.state.value:<11} {', '.join(names) or '-'}")
+        if self._focus is not None:
+            lines.append(f"  last move   {clean(_move(self._focus), _TOOLTIP_LIMIT)}")
+        if snapshot.collected_count:
+            recent = ", ".join(clean(label) for label in snapshot.collected[-3:])
+            lines.append(f"  collected   {snapshot.collected_count:,} by Python (latest: {recent})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def svg(self) -> str:
+        """The picture as SVG text, rendered in-process by pygraphviz (raises ``RenderError``)."""
+        source = self.source
+        if self._svg is None or self._svg[0] != source:
+            self._svg = (source, render(source, "svg").decode("utf-8"))
+        return self._svg[1]
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the picture to ``path`` in the format its suffix names (``.svg``, ``.png``, ``.pdf``...).
+
+        ``.dot`` and ``.gv`` write the DOT text itself. Returns the path written.
+        """
+        target = Path(path)
+        suffix = target.suffix.lower().lstrip(".")
+        if suffix not in SAVE_FORMATS:
+            accepted = ", ".join(f".{name}" for name in SAVE_FORMATS)
+            msg = f"cannot save a state diagram as {str(path)!r}: give a file name ending in one of {accepted}."
+            raise InvalidSettingError(msg)
+        if suffix in ("dot", "gv"):
+            data = self.source.encode("utf-8")
+        elif suffix == "svg":
+            data = self.svg().encode("utf-8")
+        else:
+            data = render(self.source, suffix)
+        target.write_bytes(data)
+        return target
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, str]:
+        def wanted(mime: str) -> bool:
+            return (not include or mime in include) and (not exclude or mime not in exclude)
+
+        bundle: dict[str, str] = {}
+        text = self.summary()
+        if wanted("image/svg+xml"):
+            try:
+                bundle["image/svg+xml"] = self.svg()
+            except RenderError as error:
+                text = f"{error}\n{self.source}"
+        if wanted("text/plain"):
+            bundle["text/plain"] = text
+        return bundle
+
+
+def diagram(snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlight: bool = True) -> StateDiagram:
+    """The state diagram of a snapshot (``tracker.diagram(at=...)`` draws one from a tracker).
+
+    ``max_tokens`` caps the tokens a state shows (the most recently active ones; the rest
+    become a "+N more" token); ``highlight`` marks the most recent transition in red.
+    """
+    if not isinstance(snapshot, Snapshot):
+        hint = " (use tracker.diagram(), or diagram(tracker.snapshot()))" if hasattr(snapshot, "snapshot") else ""  # type: ignore[unreachable]
+        msg = f"diagram() needs a Snapshot, but was given {snapshot!r}{hint}."
+        raise TypeError(msg)
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        msg = f"max_tokens must be a whole number of at least 1, but was given {max_tokens!r}."
+        raise InvalidSettingError(msg)
+    return StateDiagram(snapshot, max_tokens=max_tokens, highlight=bool(highlight))
+
+
+def _move(transition: Transition, arrow: str = "->") -> str:
+    before = "a row" if transition.before is None else transition.before.value
+    return f"{transition.label}: {before} {arrow} {transition.after.value} ({transition.hook})"
+
+
+def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) -> Any:
+    """The graphviz Digraph: one cluster per state (in travel order), tokens inside, hooks as edges."""
+    import graphviz
+
+    dot = graphviz.Digraph(
+        "sessionkit",
+        graph_attr={
+            "rankdir": "LR",
+            "compound": "true",
+            "newrank": "true",
+            "fontname": "Helvetica",
+            "fontsize": "10",
+            "fontcolor": _GREY,
+            "nodesep": "0.12",
+            "ranksep": "0.4",
+            "labelloc": "b",
+        },
+        node_attr={
+            "shape": "box",
+            "style": "rounded,filled",
+            "fillcolor": "white",
+            "fontname": "Helvetica",
+            "fontsize": "11",
+            "height": "0.3",
+            "margin": "0.08,0.03",
+        },
+        edge_attr={
+            "fontname": "Helvetica",
+            "fontsize": "9",
+            "color": _GREY,
+            "fontcolor": "#374151",
+            "arrowsize": "0.7",
+        },
+    )
+    moment = f"after event {snapshot.at}" if snapshot.at else "before any event"
+    caption = f"{moment} ({'now' if snapshot.live else 'replayed'}) · {len(snapshot.objects):,} tracked"
+    if last is not None:
+        move = _html(_move(last, "\u2192"), _TOOLTIP_LIMIT)
+        caption += f" · last move: {move}"
+    dot.attr(label=f"<{caption}>")
+    focus = None if last is None else last.label
+    for column in columns:
+        _draw_column(dot, column, focus, replayed=not snapshot.live)
+    dot.node("database", label="database rows", shape="cylinder", fillcolor="#f3f4f6", fontsize="10", color=_GREY)
+    for name, hook in HOOKS.items():
+        tail = "database" if hook.before is None else _anchor(hook.before)
+        attrs = {
+            "label": EDGE_LABELS[name],
+            "lhead": CLUSTERS[hook.after],
+            "tooltip": f"{name}: {hook.causes}",
+        }
+        if hook.before is not None:
+            attrs["ltail"] = CLUSTERS[hook.before]
+        if name in _FORWARD:
+            attrs["weight"] = "10"  # the states stand in one straight row, in travel order
+        else:
+            attrs["constraint"] = "false"
+        if last is not None and last.hook == name:
+            attrs.update(color=_HIGHLIGHT, fontcolor=_HIGHLIGHT, penwidth="2.5", **{"class": "recent"})
+        dot.edge(tail, _anchor(hook.after), **attrs)
+    if snapshot.collected_count:
+        recent = ", ".join(_html(label) for label in reversed(snapshot.collected[-3:]))
+        latest = f'<BR/><FONT POINT-SIZE="9">latest: {recent}</FONT>' if recent else ""
+        dot.node(
+            "collected",
+            label=f"<collected by Python: {snapshot.collected_count:,}{latest}>",
+            shape="note",
+            style="filled",
+            fillcolor="white",
+            color=_GREY,
+            fontcolor=_GREY,
+            fontsize="10",
+        )
+        dot.edge(_anchor(ObjectState.DETACHED), "collected", style="invis")
+    return dot
+
+
+def _draw_column(dot: Any, column: _Column, focus: str | None, *, replayed: bool) -> None:
+    state = column.state
+    with dot.subgraph(name=CLUSTERS[state]) as cluster:
+        cluster.attr(
+            label=state.value,
+            labelloc="t",
+            style="rounded,filled",
+            fillcolor=_FILL[state],
+            color="#9ca3af",
+            fontsize="13",
+            fontcolor="#111827",
+        )
+        ids = [_anchor(state)]
+        cluster.node(ids[0], label=STATE_NOTES[state], shape="plaintext", style="", fontsize="9", fontcolor=_GREY)
+        for obj in column.shown:
+            node = token_id(obj.label)
+            ids.append(node)
+            attrs = {"tooltip": _quoted(obj.describe())}
+            gone = replayed and obj.instance is None
+            if gone:
+                attrs["style"] = "rounded,dashed,filled"
+            if obj.label == focus:
+                attrs.update(color=_HIGHLIGHT, penwidth="2.5", fillcolor="#fff1f2", **{"class": "recent"})
+            cluster.node(node, label=_token_label(obj, gone=gone), **attrs)
+        if column.hidden:
+            more = f"more_{state.value}"
+            ids.append(more)
+            cluster.node(
+                more,
+                label=f"+{column.hidden:,} more",
+                style="rounded,dashed",
+                fontcolor=_GREY,
+                tooltip=f"{column.hidden:,} less recently active {state.value} objects are not drawn",
+            )
+        # Pin the column: every token on the state's rank, stacked top to bottom in label order.
+        chain = " -> ".join(reversed(ids)) if len(ids) > 1 else ids[0]
+        cluster.body.append(f"\t{{rank=same; edge [style=invis]; {chain}}}\n")
+
+
+def _token_label(obj: ObjectSnapshot, *, gone: bool) -> str:
+    """The token's HTML-like label: the object's label in bold, its identity and badges in small print."""
+    name = _html(obj.label) or " "  # Graphviz rejects an empty <B></B>
+    small = []
+    if obj.identity is not None:
+        small.append(f"identity {_html(format_identity(obj.identity))}")
+    badges = [*obj.badges, "since collected"] if gone else list(obj.badges)
+    if badges:
+        small.append(" · ".join(f'<FONT COLOR="{_BADGE_COLORS[badge]}">{badge}</FONT>' for badge in badges))
+    if not small:
+        return f"<<B>{name}</B>>"
+    return f'<<B>{name}</B><BR/><FONT POINT-SIZE="9">{"<BR/>".join(small)}</FONT>>'
+
+
+# ---------------------------------------------------------------------- rendering
+
+
+@contextlib.contextmanager
+def _captured_stderr() -> Iterator[list[str]]:
+    """Send fd 2 (where Graphviz and Fontconfig write) and ``sys.stderr`` to a buffer; yield its lines.
+
+    The lines appear in the yielded list when the block ends. Holding ``_RENDER_LOCK`` makes
+    this safe across threads (and serializes Graphviz, which is not thread-safe itself).
+    """
+    lines: list[str] = []
+    python_stderr = io.StringIO()
+    with _RENDER_LOCK, tempfile.TemporaryFile() as sink:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:  # no file descriptor 2 at all: nothing can reach it
+            with contextlib.redirect_stderr(python_stderr):
+                yield lines
+            lines.extend(python_stderr.getvalue().splitlines())
+            return
+        try:
+            os.dup2(sink.fileno(), 2)
+            with contextlib.redirect_stderr(python_stderr):
+                yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+            lines.extend(python_stderr.getvalue().splitlines())
+
+
+def render(source: str, fmt: str = "svg") -> bytes:
+    """Render DOT text in-process with pygraphviz's bundled Graphviz, printing nothing.
+
+    Raises ``RenderError`` (one line saying why) if pygraphviz is missing or Graphviz reports an error.
+    """
+    try:
+        import pygraphviz
+    except ImportError as error:
+        msg = "Could not render the state diagram: pygraphviz is not installed (pip install pygraphviz)."
+        raise RenderError(msg) from error
+    data = b""
+    failure: Exception | None = None
+    with _captured_stderr() as messages:
+        try:
+            data = pygraphviz.AGraph(string=source).draw(format=fmt, prog="dot")
+        except Exception as error:  # noqa: BLE001 - every Graphviz failure becomes one RenderError line
+            failure = error
+    errors = [line.strip() for line in messages if line.lstrip().lower().startswith("error")]
+    if failure is None and data and not errors:
+        return bytes(data)
+    reason = errors[0] if errors else f"{type(failure).__name__}: {failure}" if failure else "no output"
+    msg = f"Could not render the state diagram as {fmt}: {clean(reason, _TOOLTIP_LIMIT)}"
+    raise RenderError(msg) from failure
+
+
+class _CallableModule(types.ModuleType):
+    """``sessionkit.diagram`` stays callable once this submodule is imported over the function of that name."""
+
+    def __call__(self, snapshot: Snapshot, **options: Any) -> StateDiagram:
+        return diagram(snapshot, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

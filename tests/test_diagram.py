@@ -1,0 +1,806 @@
+"""The state diagram read back through pygraphviz: tokens in their clusters, highlights, replay, scale, escaping."""
+
+from __future__ import annotations
+
+import gc
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pygraphviz
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+import sessionkit
+from sessionkit import InvalidSettingError, ObjectSnapshot, ObjectState, Snapshot, Transition, state_of, track
+from sessionkit.diagram import (
+    CLUSTERS,
+    EDGE_LABELS,
+    SAVE_FORMATS,
+    RenderError,
+    StateDiagram,
+    _captured_stderr,
+    diagram,
+    token_id,
+)
+from sessionkit.states import HOOKS, STATE_ORDER
+from tests.models import Author, Base
+
+ROOT = Path(__file__).resolve().parents[1]
+HIGHLIGHT = "#dc2626"
+T, PE, PS, D, DT = STATE_ORDER
+
+
+# ---------------------------------------------------------------- reading a picture back
+
+
+def parse(picture: StateDiagram) -> pygraphviz.AGraph:
+    return pygraphviz.AGraph(string=picture.source)
+
+
+def cluster_of(graph: pygraphviz.AGraph, node: str) -> str | None:
+    """The state cluster a node sits in (``None`` when it is in none)."""
+    found = [name for name in CLUSTERS.values() if graph.get_subgraph(name).has_node(node)]
+    assert len(found) <= 1, f"{node} sits in several clusters: {found}"
+    return found[0] if found else None
+
+
+def token_text(graph: pygraphviz.AGraph, label: str) -> str:
+    """The visible text of an object's token, tags dropped and entities decoded."""
+    return html.unescape(re.sub(r"<[^>]*>", " ", graph.get_node(token_id(label)).attr["label"]))
+
+
+def tokens(graph: pygraphviz.AGraph) -> dict[str, str | None]:
+    """Every token node (one per drawn object) and the cluster it sits in."""
+    return {str(n): cluster_of(graph, str(n)) for n in graph.nodes() if str(n).startswith("tok_")}
+
+
+def hook_edges(graph: pygraphviz.AGraph) -> dict[str, pygraphviz.agraph.Edge]:
+    """The labelled edge of each lifecycle hook (its tooltip starts with the hook's name)."""
+    found = {}
+    for edge in graph.edges():
+        name = (edge.attr.get("tooltip") or "").split(":", 1)[0]
+        if name in HOOKS:
+            found[name] = edge
+    return found
+
+
+def highlighted(graph: pygraphviz.AGraph) -> tuple[list[str], list[str]]:
+    """The hooks whose edges and the nodes that are highlighted."""
+    edges = [name for name, edge in hook_edges(graph).items() if edge.attr.get("class") == "recent"]
+    nodes = [str(n) for n in graph.nodes() if n.attr.get("class") == "recent"]
+    return edges, nodes
+
+
+# ---------------------------------------------------------------- every hook, every state, highlighted
+
+
+def _transient_to_pending(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    a = Author(name="Ann")
+    session.add(a)
+    return a
+
+
+def _pending_to_persistent(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    a = _transient_to_pending(session, Maker)
+    session.flush()
+    return a
+
+
+def _loaded_as_persistent(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    with Maker() as setup:
+        setup.add(Author(name="Ann"))
+        setup.commit()
+    return session.scalars(select(Author)).one()
+
+
+def _persistent_to_deleted(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    a = _pending_to_persistent(session, Maker)
+    session.delete(a)
+    session.flush()
+    return a
+
+
+def _deleted_to_detached(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    a = _pending_to_persistent(session, Maker)
+    session.commit()
+    session.delete(a)
+    session.commit()
+    return a
+
+
+def _persistent_to_detached(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    a = _pending_to_persistent(session, Maker)
+    session.expunge(a)
+    return a
+
+
+def _detached_to_persistent(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    a = _persistent_to_detached(session, Maker)
+    session.add(a)
+    return a
+
+
+def _pending_to_transient(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    a = _transient_to_pending(session, Maker)
+    session.expunge(a)
+    return a
+
+
+def _persistent_to_transient(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    a = _pending_to_persistent(session, Maker)
+    session.rollback()
+    return a
+
+
+def _deleted_to_persistent(session: Session, Maker: sessionmaker[Session]) -> Author:  # noqa: N803
+    a = _pending_to_persistent(session, Maker)
+    session.commit()
+    session.delete(a)
+    session.flush()
+    session.rollback()
+    return a
+
+
+SCENARIOS: dict[str, tuple[Callable[[Session, sessionmaker[Session]], Author], ObjectState]] = {
+    "transient_to_pending": (_transient_to_pending, PE),
+    "pending_to_persistent": (_pending_to_persistent, PS),
+    "loaded_as_persistent": (_loaded_as_persistent, PS),
+    "persistent_to_deleted": (_persistent_to_deleted, D),
+    "deleted_to_detached": (_deleted_to_detached, DT),
+    "persistent_to_detached": (_persistent_to_detached, DT),
+    "detached_to_persistent": (_detached_to_persistent, PS),
+    "pending_to_transient": (_pending_to_transient, T),
+    "persistent_to_transient": (_persistent_to_transient, T),
+    "deleted_to_persistent": (_deleted_to_persistent, PS),
+}
+
+
+def test_the_scenarios_cover_every_hook() -> None:
+    assert set(SCENARIOS) == set(HOOKS) == set(EDGE_LABELS)
+
+
+@pytest.mark.parametrize("hook", list(SCENARIOS))
+def test_each_hook_moves_the_token_and_lights_up_its_edge(
+    hook: str,
+    session: Session,
+    Maker: sessionmaker[Session],  # noqa: N803
+) -> None:
+    run, state = SCENARIOS[hook]
+    tracker = track(session, models=Base)
+    obj = run(session, Maker)
+    assert state_of(obj) is state
+    label = tracker.transitions[-1].label
+    graph = parse(tracker.diagram())
+
+    assert cluster_of(graph, token_id(label)) == CLUSTERS[state]
+    assert label in token_text(graph, label)
+    edges, nodes = highlighted(graph)
+    assert edges == [hook]
+    assert nodes == [token_id(label)]
+    edge = hook_edges(graph)[hook]
+    assert edge.attr["color"] == HIGHLIGHT
+    assert edge.attr["label"] == EDGE_LABELS[hook]
+    before = HOOKS[hook].before
+    assert edge[0] == ("database" if before is None else f"state_{before.value}")
+    assert edge[1] == f"state_{state.value}"
+    assert graph.get_node(token_id(label)).attr["color"] == HIGHLIGHT
+
+
+def test_every_state_at_once_each_token_in_the_cluster_of_its_real_state(session: Session) -> None:
+    tracker = track(session, models=Base)
+    transient = Author(name="t")
+    persistent, deleted, detached, marked = (Author(name=n) for n in ("ps", "d", "dt", "m"))
+    session.add_all([persistent, deleted, detached, marked])
+    session.flush()
+    session.expunge(detached)
+    session.delete(deleted)
+    session.flush()
+    session.delete(marked)  # marked for deletion: still persistent until the flush (its cascade loads books)
+    persistent.name = "changed"  # dirty
+    pending = Author(name="pe")
+    session.add(pending)
+
+    snapshot = tracker.snapshot()
+    graph = parse(diagram(snapshot))
+    expected = {
+        transient: T,
+        pending: PE,
+        persistent: PS,
+        marked: PS,
+        deleted: D,
+        detached: DT,
+    }
+    drawn = tokens(graph)
+    assert len(drawn) == len(snapshot) == 6
+    for obj, state in expected.items():
+        assert state_of(obj) is state
+        label = next(o.label for o in snapshot if o.instance is obj)
+        assert drawn[token_id(label)] == CLUSTERS[state]
+        text = token_text(graph, label)
+        if state in (PS, D, DT):
+            assert f"identity {obj.id}" in text
+        else:
+            assert "identity" not in text
+    by_obj = {o.instance: token_text(graph, o.label) for o in snapshot}
+    assert "dirty" in by_obj[persistent]
+    assert "marked for deletion" in by_obj[marked]
+    assert not {"dirty", "marked for deletion"} & set(by_obj[transient].split())
+    assert "dirty" not in by_obj[marked]
+
+
+def test_expired_objects_wear_the_badge(session: Session) -> None:
+    tracker = track(session)
+    a = Author(name="Ann")
+    session.add(a)
+    session.commit()
+    graph = parse(tracker.diagram())
+    (label,) = [o.label for o in tracker.snapshot()]
+    assert "expired" in token_text(graph, label)
+    assert a.name == "Ann"  # loads it again
+    assert "expired" not in token_text(parse(tracker.diagram()), label)
+
+
+def test_five_clusters_in_travel_order_and_edges_for_every_hook(session: Session) -> None:
+    picture = track(session).diagram()
+    graph = parse(picture)
+    clusters = [sub.name for sub in graph.subgraphs()]
+    assert clusters == list(CLUSTERS.values())
+    assert [picture.source.index(f"subgraph {name}") for name in clusters] == sorted(
+        picture.source.index(f"subgraph {name}") for name in clusters
+    )
+    assert {sub.graph_attr["label"] for sub in graph.subgraphs()} == {s.value for s in STATE_ORDER}
+    assert set(hook_edges(graph)) == set(HOOKS)
+    assert highlighted(graph) == ([], [])
+
+
+def test_highlight_can_be_switched_off(session: Session) -> None:
+    tracker = track(session)
+    session.add(Author())
+    graph = parse(tracker.diagram(highlight=False))
+    assert highlighted(graph) == ([], [])
+
+
+# ---------------------------------------------------------------- at= replays the past
+
+
+def test_at_draws_each_past_moment(session: Session) -> None:
+    tracker = track(session, models=Base)
+    a = Author(name="Ann")
+    moments: list[tuple[int, ObjectState, str | None]] = [(tracker.events[-1].seq, T, None)]
+    steps: list[tuple[Callable[[], object], ObjectState, str]] = [
+        (lambda: session.add(a), PE, "transient_to_pending"),
+        (session.flush, PS, "pending_to_persistent"),
+        (lambda: session.delete(a), PS, "pending_to_persistent"),
+        (session.flush, D, "persistent_to_deleted"),
+        (session.commit, DT, "deleted_to_detached"),
+    ]
+    for action, state, hook in steps:
+        action()
+        moments.append((tracker.events[-1].seq, state, hook))
+
+    for seq, state, hook_then in moments:
+        picture = tracker.diagram(at=seq)
+        graph = parse(picture)
+        assert tokens(graph) == {token_id("Author 1"): CLUSTERS[state]}, seq
+        assert highlighted(graph)[0] == ([] if hook_then is None else [hook_then])
+        assert "(replayed)" in picture.summary()
+        assert f"after event {seq}" in picture.summary()
+    assert "identity" in token_text(parse(tracker.diagram(at=moments[-1][0])), "Author 1")
+    assert "identity" not in token_text(parse(tracker.diagram(at=moments[1][0])), "Author 1")
+
+
+def test_at_zero_and_unknown_seqs(session: Session) -> None:
+    tracker = track(session)
+    session.add(Author())
+    assert tokens(parse(tracker.diagram(at=0))) == {}
+    with pytest.raises(sessionkit.EventNotFoundError):
+        tracker.diagram(at=999)
+
+
+def test_node_ids_and_rank_order_are_stable_across_redraws(session: Session) -> None:
+    tracker = track(session, models=Base)
+    a, b = Author(), Author()
+    session.add(a)
+    first = tracker.diagram()
+    session.add(b)
+    session.flush()
+    session.expunge(a)
+    second = tracker.diagram()
+
+    ids_first, ids_second = set(tokens(parse(first))), set(tokens(parse(second)))
+    assert ids_first == ids_second == {token_id("Author 1"), token_id("Author 2")}
+    assert re.search(r"0x[0-9a-f]{6,}", first.source + second.source + first.summary()) is None
+    assert first.source == tracker.diagram(at=first.snapshot.at).source.replace("(replayed)", "(now)")
+    for picture in (first, second):
+        graph = parse(picture)
+        with _captured_stderr():
+            graph.layout(prog="dot")
+        xs = [float(graph.get_node(f"state_{s.value}").attr["pos"].split(",")[0]) for s in STATE_ORDER]
+        assert xs == sorted(xs), "the states stand left to right in travel order"
+
+
+def test_the_same_snapshot_always_gives_the_same_picture(session: Session) -> None:
+    tracker = track(session)
+    session.add_all([Author(), Author()])
+    session.flush()
+    snapshot = tracker.snapshot()
+    one, two = diagram(snapshot), diagram(snapshot)
+    assert one.source == two.source
+    assert one._repr_mimebundle_() == two._repr_mimebundle_()
+
+
+# ---------------------------------------------------------------- garbage-collected objects
+
+
+def test_a_collected_object_leaves_the_states_and_is_counted(session: Session) -> None:
+    tracker = track(session)
+    session.add(Author(name="nobody holds me"))
+    session.commit()
+    gc.collect()
+    picture = tracker.diagram()
+    graph = parse(picture)
+    assert tokens(graph) == {}
+    note = graph.get_node("collected")
+    assert cluster_of(graph, "collected") is None
+    assert "collected by Python: 1" in note.attr["label"]
+    assert "Author 1" in note.attr["label"]
+    assert "collected   1" in picture.summary()
+    assert "persistent  -" in picture.summary()
+
+
+def test_a_replay_marks_objects_collected_since(session: Session) -> None:
+    tracker = track(session)
+    kept = Author()
+    session.add_all([kept, Author()])
+    session.flush()
+    gc.collect()
+    graph = parse(tracker.diagram(at=tracker.events[-1].seq))
+    assert "since collected" in token_text(graph, "Author 2")
+    assert "dashed" in graph.get_node(token_id("Author 2")).attr["style"]
+    assert "since collected" not in token_text(graph, "Author 1")
+
+
+# ---------------------------------------------------------------- aggregation and scale
+
+
+def test_a_crowded_state_shows_its_most_recent_tokens_and_a_count(session: Session) -> None:
+    tracker = track(session)
+    authors = [Author(name=str(i)) for i in range(30)]
+    session.add_all(authors)
+    session.expunge(authors[2])
+    session.add(authors[2])  # Author 3 is active again
+    session.add(Author(name="late"))
+    graph = parse(tracker.diagram(max_tokens=5, highlight=False))
+    shown = tokens(graph)
+    expected = {token_id(f"Author {n}") for n in (3, 28, 29, 30, 31)}
+    assert set(shown) == expected
+    assert set(shown.values()) == {CLUSTERS[PE]}
+    more = graph.get_node("more_pending")
+    assert cluster_of(graph, "more_pending") == CLUSTERS[PE]
+    assert more.attr["label"] == "+26 more"
+    assert not graph.has_node("more_transient")
+    assert not graph.has_node("more_persistent")
+
+
+def test_the_token_that_just_moved_is_always_shown(session: Session) -> None:
+    tracker = track(session)
+    authors = [Author() for _ in range(10)]
+    session.add_all(authors)
+    session.flush()  # all persistent; the order of pending_to_persistent among them is SQLAlchemy's
+    session.expunge(authors[0])
+    session.add(authors[0])  # Author 1 moved last: detached_to_persistent
+    for a in authors[5:]:
+        a.name = "touched"
+    graph = parse(tracker.diagram(max_tokens=2))
+    assert token_id("Author 1") in tokens(graph)
+    assert highlighted(graph) == (["detached_to_persistent"], [token_id("Author 1")])
+    assert graph.get_node("more_persistent").attr["label"] == "+8 more"
+
+
+def test_max_tokens_is_validated(session: Session) -> None:
+    tracker = track(session)
+    for bad in (0, -1, True, 2.5, "3"):
+        with pytest.raises(InvalidSettingError, match="max_tokens"):
+            tracker.diagram(max_tokens=bad)
+
+
+def synthetic(n: int) -> Snapshot:
+    states = list(ObjectState)
+    objects = [
+        ObjectSnapshot(
+            f"Author {i}",
+            states[i % 5],
+            identity=(i,) if i % 5 > 1 else None,
+            last_seq=2 * i,
+            dirty=i % 7 == 0,
+            expired=i % 3 == 0,
+        )
+        for i in range(1, n + 1)
+    ]
+    last = Transition(2 * n, "session 1", "transient_to_pending", T, PE, f"Author {n - 4}")
+    return Snapshot(objects, at=2 * n, live=True, last_transition=last, collected=("Author 0",), collected_count=1)
+
+
+def test_a_hundred_thousand_objects_make_a_small_dot_quickly() -> None:
+    snapshot = synthetic(100_000)
+    diagram(snapshot)  # warm: the first call imports graphviz
+    started = time.perf_counter()
+    picture = diagram(snapshot)
+    source = picture.source
+    elapsed = time.perf_counter() - started
+    assert len(source.encode("utf-8")) < 20_000
+    assert elapsed < 0.5  # the benchmark holds the real budget (50 ms); this only catches a collapse
+    graph = parse(picture)
+    assert len(tokens(graph)) == 5 * 12
+    for state in STATE_ORDER:
+        assert graph.get_node(f"more_{state.value}").attr["label"] == "+19,988 more"
+    assert "+19,988 more (20,000 in all)" in picture.summary()
+    assert picture.svg().startswith("<?xml")
+
+
+def test_the_most_recent_are_chosen_exactly_whatever_the_order() -> None:
+    import random
+
+    rng = random.Random(7)  # noqa: S311 - reproducible test data
+    for _ in range(200):
+        k = rng.randint(1, 15)
+        objects = [
+            ObjectSnapshot(f"A {i}", rng.choice(STATE_ORDER), last_seq=rng.choice([None, *range(rng.randint(1, 40))]))
+            for i in range(rng.randint(0, 300))
+        ]
+        picture = diagram(Snapshot(objects, at=1, live=True), max_tokens=k)
+        drawn = set(tokens(parse(picture)))
+        for state in STATE_ORDER:
+            members = [o for o in objects if o.state is state]
+            ranked = sorted(enumerate(members), key=lambda p: (-1 if p[1].last_seq is None else p[1].last_seq, p[0]))
+            wanted = {token_id(o.label) for _, o in ranked[-k:]}
+            assert wanted <= drawn
+        assert len(drawn) == sum(min(k, sum(o.state is s for o in objects)) for s in STATE_ORDER)
+
+
+# ---------------------------------------------------------------- escaping, proved by rendering
+
+NASTY = [
+    '"',
+    "\\",
+    '\\"',
+    "a\\",
+    "{}",
+    "}{",
+    "<script>alert(1)</script>",
+    "</B>",
+    "<BR/>",
+    "]]>",
+    "<!--",
+    "-->",
+    "&amp;",
+    "&#0;",
+    "&bogus;",
+    "\\N \\G \\L \\n \\l \\r",
+    "line\nbreak\r\n",
+    "tab\tand\x00nul\x1b",
+    "\x7f\x85\u2028\u2029",
+    "\ufeff\ufffe\uffff",
+    "emoji 🐍👩‍👩‍👧",
+    "RTL \u202e txet",
+    "ünïcödé 数据库 данные",
+    "x" * 5000,
+    "",
+    " ",
+    "node",
+    "edge",
+    "subgraph",
+    "-1.5",
+    "A 1",
+]
+
+labels = st.one_of(st.sampled_from(NASTY), st.text(max_size=60), st.text(alphabet=st.characters(), max_size=8))
+identities = st.none() | st.tuples(st.one_of(st.integers(), labels)) | st.tuples(st.integers(), labels)
+
+
+@st.composite
+def snapshots(draw: st.DrawFn) -> Snapshot:
+    names = draw(st.lists(labels, min_size=1, max_size=8, unique=True))
+    objects = [
+        ObjectSnapshot(
+            name,
+            draw(st.sampled_from(STATE_ORDER)),
+            identity=draw(identities),
+            dirty=draw(st.booleans()),
+            marked_for_deletion=draw(st.booleans()),
+            expired=draw(st.booleans()),
+            last_seq=draw(st.integers(1, 5)),
+        )
+        for name in names
+    ]
+    moved = draw(st.sampled_from(names))
+    hook = draw(st.sampled_from(list(HOOKS.values())))
+    last = Transition(9, draw(labels), hook.name, hook.before, hook.after, moved)
+    collected = tuple(draw(st.lists(labels, max_size=4)))
+    return Snapshot(
+        objects,
+        at=9,
+        live=draw(st.booleans()),
+        last_transition=last,
+        collected=collected,
+        collected_count=len(collected),
+    )
+
+
+def svg_elements(svg: str) -> set[str]:
+    root = ET.fromstring(svg.encode("utf-8"))  # noqa: S314 - our own renderer's output
+    return {element.tag.rsplit("}", 1)[-1] for element in root.iter()}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(snapshot=snapshots(), max_tokens=st.integers(1, 4))
+def test_any_label_gives_dot_that_parses_and_renders(snapshot: Snapshot, max_tokens: int) -> None:
+    picture = diagram(snapshot, max_tokens=max_tokens)
+    graph = parse(picture)  # parses
+    drawn = tokens(graph)
+    for obj in snapshot:
+        node = token_id(obj.label)
+        assert re.fullmatch(r"tok_[A-Za-z0-9_]*[0-9a-f]{8}", node)
+        if node in drawn:
+            assert drawn[node] == CLUSTERS[obj.state]
+    assert sum(1 for o in snapshot if token_id(o.label) in drawn) == len(drawn)
+    svg = picture.svg()  # renders: RenderError if Graphviz reported any error (a broken HTML label too)
+    assert "script" not in svg_elements(svg)
+    summary = picture.summary()
+    assert "\n" not in "".join(summary.splitlines())
+    assert len(summary.splitlines()) == 6 + 1 + (1 if snapshot.collected_count else 0)
+    bundle = picture._repr_mimebundle_()
+    assert set(bundle) == {"image/svg+xml", "text/plain"}
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_each_nasty_text_renders_as_label_identity_and_collected_name(text: str) -> None:
+    objects = [
+        ObjectSnapshot(text, PE, last_seq=1),
+        ObjectSnapshot(text + "!", PS, identity=(text,), dirty=True, last_seq=2),
+    ]
+    last = Transition(3, text, "pending_to_persistent", PE, PS, text + "!")
+    snapshot = Snapshot(objects, at=3, live=False, last_transition=last, collected=(text,), collected_count=1)
+    picture = diagram(snapshot)
+    graph = parse(picture)
+    assert tokens(graph) == {token_id(text): CLUSTERS[PE], token_id(text + "!"): CLUSTERS[PS]}
+    assert "script" not in svg_elements(picture.svg())
+    assert len(picture.summary().splitlines()) == 8
+
+
+def test_long_labels_are_cut_short_but_still_named(session: Session) -> None:
+    long = "L" * 5000
+    snapshot = Snapshot([ObjectSnapshot(long, PE, identity=("i" * 5000,))], at=1, live=True)
+    picture = diagram(snapshot)
+    assert len(picture.source) < 8_000
+    text = token_text(parse(picture), long)
+    assert "L" * 30 in text
+    assert "…" in text
+    assert picture.svg()
+
+
+# ---------------------------------------------------------------- rendering: SVG, no `dot`, no stray stderr
+
+
+def test_mimebundle_has_svg_and_a_plain_summary(session: Session) -> None:
+    tracker = track(session)
+    session.add(Author())
+    picture = tracker.diagram()
+    bundle = picture._repr_mimebundle_()
+    assert set(bundle) == {"image/svg+xml", "text/plain"}
+    assert bundle["image/svg+xml"].startswith("<?xml")
+    assert "<svg" in bundle["image/svg+xml"]
+    assert bundle["text/plain"] == picture.summary() == repr(picture)
+    assert "pending     Author 1" in bundle["text/plain"]
+    assert "last move   Author 1: transient -> pending (transient_to_pending)" in bundle["text/plain"]
+    assert set(picture._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
+    assert set(picture._repr_mimebundle_(exclude=["text/plain"])) == {"image/svg+xml"}
+    assert "svg" in svg_elements(picture.svg())
+
+
+def test_when_rendering_fails_the_dot_text_shows_with_one_line_of_reason(session: Session) -> None:
+    picture = track(session).diagram()
+    picture.digraph.body.append("\tthis is { not DOT\n")
+    with pytest.raises(RenderError, match=r"Could not render the state diagram as svg: .*syntax error"):
+        picture.svg()
+    bundle = picture._repr_mimebundle_()
+    assert set(bundle) == {"text/plain"}
+    reason, _, rest = bundle["text/plain"].partition("\n")
+    assert reason.startswith("Could not render the state diagram")
+    assert rest == picture.source
+    assert "Traceback" not in bundle["text/plain"]
+
+
+def test_without_pygraphviz_the_reason_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, session: Session) -> None:
+    picture = track(session).diagram()
+    monkeypatch.setitem(sys.modules, "pygraphviz", None)
+    text = picture._repr_mimebundle_()["text/plain"]
+    assert text.splitlines()[0] == (
+        "Could not render the state diagram: pygraphviz is not installed (pip install pygraphviz)."
+    )
+
+
+def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env, cwd=ROOT, timeout=60
+    )
+
+
+RENDER_IN_A_FRESH_PROCESS = """
+import shutil
+import sessionkit
+from sessionkit import ObjectSnapshot, ObjectState, Snapshot
+picture = sessionkit.diagram(Snapshot([ObjectSnapshot("Author 1", ObjectState.PENDING)], at=1, live=True))
+svg = picture._repr_mimebundle_()["image/svg+xml"]
+print(shutil.which("dot"), svg.startswith("<?xml"), "Author 1" in svg)
+"""
+
+
+def test_svg_needs_no_dot_program_and_prints_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty), "PYTHONPATH": str(ROOT)}
+    result = run_python(RENDER_IN_A_FRESH_PROCESS, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["None", "True", "True"]
+    assert result.stderr == ""  # no Fontconfig warning, no Graphviz message, nothing
+
+
+def test_a_fresh_render_prints_nothing_even_where_fontconfig_complains(tmp_path: Path) -> None:
+    # A Fontconfig configuration it cannot read makes Fontconfig warn on stderr when Graphviz first
+    # lays out text: the warning must not get through.
+    conf = tmp_path / "fonts.conf"
+    conf.write_text("<fontconfig><bogus-element/></fontconfig>")
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf), "PYTHONPATH": str(ROOT)}
+    raw = run_python(
+        "import pygraphviz; pygraphviz.AGraph(string='digraph { a -> b }').draw(format='svg', prog='dot')", env
+    )
+    assert raw.returncode == 0
+    assert "Fontconfig" in raw.stderr  # the control: unsilenced, it does complain
+    result = run_python(RENDER_IN_A_FRESH_PROCESS, env)
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_stderr_is_captured_at_the_file_descriptor_and_restored(capfd: pytest.CaptureFixture[str]) -> None:
+    before = os.fstat(2)
+    with _captured_stderr() as lines:
+        os.write(2, b"Fontconfig warning: noise from C\n")
+        sys.stderr.write("noise from Python\n")
+    assert lines == ["Fontconfig warning: noise from C", "noise from Python"]
+    after = os.fstat(2)
+    assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+    os.write(2, b"still here\n")
+    captured = capfd.readouterr()
+    assert captured.err == "still here\n"
+
+
+def test_rendering_prints_nothing_in_process(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path, session: Session
+) -> None:
+    tracker = track(session)
+    session.add(Author())
+    picture = tracker.diagram()
+    picture._repr_mimebundle_()
+    picture.save(tmp_path / "picture.png")
+    captured = capfd.readouterr()
+    assert captured.err == ""
+    assert captured.out == ""
+
+
+def test_renders_from_several_threads_at_once(session: Session) -> None:
+    pictures = [diagram(synthetic(50 + i)) for i in range(6)]
+    results: list[str | BaseException] = []
+
+    def draw(picture: StateDiagram) -> None:
+        try:
+            results.append(picture.svg())
+        except BaseException as error:  # noqa: BLE001
+            results.append(error)
+
+    threads = [threading.Thread(target=draw, args=(p,)) for p in pictures]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 6
+    assert all(isinstance(r, str) and r.startswith("<?xml") for r in results)
+
+
+# ---------------------------------------------------------------- saving to files
+
+MAGIC = {
+    "svg": b"<?xml",
+    "svgz": b"\x1f\x8b",
+    "png": b"\x89PNG",
+    "pdf": b"%PDF",
+    "jpg": b"\xff\xd8",
+    "jpeg": b"\xff\xd8",
+    "gif": b"GIF8",
+    "ps": b"%!PS",
+    "eps": b"%!PS",
+    "json": b"{",
+    "xdot": b"digraph",
+    "dot": b"digraph",
+    "gv": b"digraph",
+}
+
+
+@pytest.mark.parametrize("fmt", SAVE_FORMATS)
+def test_save_writes_the_format_its_suffix_names(fmt: str, tmp_path: Path, session: Session) -> None:
+    tracker = track(session)
+    session.add(Author())
+    picture = tracker.diagram()
+    written = picture.save(tmp_path / f"picture.{fmt.upper() if fmt == 'png' else fmt}")
+    data = written.read_bytes()
+    assert data.startswith(MAGIC[fmt])
+    if fmt in ("dot", "gv"):
+        assert data.decode("utf-8") == picture.source
+    if fmt == "svg":
+        assert data.decode("utf-8") == picture.svg()
+    if fmt == "json":
+        assert json.loads(data)["name"] == "sessionkit"
+
+
+@pytest.mark.parametrize("name", ["picture.bmp", "picture", "picture.svg.txt"])
+def test_save_refuses_a_suffix_it_cannot_write(name: str, tmp_path: Path, session: Session) -> None:
+    picture = track(session).diagram()
+    with pytest.raises(InvalidSettingError) as caught:
+        picture.save(tmp_path / name)
+    message = str(caught.value)
+    assert message.count(". ") == 0
+    assert message.endswith(".")
+    assert ".svg, .svgz, .png, .pdf" in message
+    assert name in message
+    assert isinstance(caught.value, ValueError)
+    assert not (tmp_path / name).exists()
+
+
+# ---------------------------------------------------------------- the public entry points
+
+
+def test_sessionkit_diagram_stays_callable_after_the_submodule_is_imported() -> None:
+    code = (
+        "import sessionkit\n"
+        "from sessionkit import Snapshot\n"
+        "empty = Snapshot([], at=0, live=True)\n"
+        "first = sessionkit.diagram(empty)\n"
+        "import sessionkit.diagram\n"
+        "second = sessionkit.diagram(empty, max_tokens=3)\n"
+        "print(type(first).__name__, type(second).__name__, second.max_tokens)\n"
+        "print(sessionkit.diagram.StateDiagram is type(first))\n"
+    )
+    result = run_python(code, {**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["StateDiagram", "StateDiagram", "3", "True"]
+
+
+def test_importing_the_module_imports_no_graphviz_until_a_picture_is_made() -> None:
+    code = (
+        "import sys, sessionkit.diagram\n"
+        "print(sorted(m for m in ('graphviz', 'pygraphviz') if m in sys.modules))\n"
+        "sessionkit.diagram.diagram(sessionkit.Snapshot([], at=0, live=True))\n"
+        "print(sorted(m for m in ('graphviz', 'pygraphviz') if m in sys.modules))\n"
+    )
+    result = run_python(code, {**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "['graphviz']"]
+
+
+def test_diagram_wants_a_snapshot(session: Session) -> None:
+    tracker = track(session)
+    with pytest.raises(TypeError, match=r"needs a Snapshot.*tracker\.diagram\(\)"):
+        diagram(tracker)  # type: ignore[arg-type]
+    assert isinstance(sessionkit.diagram(tracker.snapshot()), StateDiagram)
