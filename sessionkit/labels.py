@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import gc
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 #: How many recently collected labels a tracker remembers (the count is kept in full).
 RECENTLY_COLLECTED = 100
+
+
+class _LabelledRef(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference to a tracked object that knows the object's label."""
+
+    __slots__ = ("label",)
+    label: str
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while labelling or capturing many objects.
+
+    Each pass over a large heap costs far more than the work itself; reference counting
+    still frees objects as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Labels:
@@ -21,7 +46,7 @@ class Labels:
         self._by_state: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self._counters: dict[str, int] = {}
         self._alive: dict[str, tuple[weakref.ref[Any], Any]] = {}
-        self._dying: deque[str] = deque()
+        self._dying: deque[_LabelledRef] = deque()
         self.last_seq: dict[str, int] = {}
         self.collected: deque[str] = deque(maxlen=RECENTLY_COLLECTED)
         self.collected_count = 0
@@ -40,16 +65,10 @@ class Labels:
         if obj is None:
             self._note_collected(found)
         else:
-            self._alive[found] = (weakref.ref(obj, self._on_collected(found)), state)
+            ref = _LabelledRef(obj, self._dying.append)
+            ref.label = found
+            self._alive[found] = (ref, state)
         return found
-
-    def _on_collected(self, label: str) -> Callable[[weakref.ref[Any]], None]:
-        dying = self._dying
-
-        def collected(_ref: weakref.ref[Any]) -> None:
-            dying.append(label)
-
-        return collected
 
     def seen(self, label: str, seq: int) -> None:
         """Remember that ``label`` took part in event ``seq``."""
@@ -68,7 +87,7 @@ class Labels:
     def settle(self) -> None:
         """Move objects that Python has collected out of the living."""
         while self._dying:
-            label = self._dying.popleft()
+            label = self._dying.popleft().label
             if self._alive.pop(label, None) is not None:
                 self._note_collected(label)
 

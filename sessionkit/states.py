@@ -58,16 +58,16 @@ def state_of(obj: Any) -> ObjectState:
 
 
 def state_of_instance_state(instance_state: Any) -> ObjectState:
-    """Return the state of an ``InstanceState`` (what ``inspect(obj)`` gives)."""
-    if instance_state.transient:
-        return ObjectState.TRANSIENT
-    if instance_state.pending:
-        return ObjectState.PENDING
-    if instance_state.persistent:
-        return ObjectState.PERSISTENT
-    if instance_state.deleted:
-        return ObjectState.DELETED
-    return ObjectState.DETACHED
+    """Return the state of an ``InstanceState`` (what ``inspect(obj)`` gives).
+
+    Read from public ``InstanceState`` attributes: attached means ``.session`` is set.
+    """
+    attached = instance_state.session is not None
+    if instance_state.key is None:
+        return ObjectState.PENDING if attached else ObjectState.TRANSIENT
+    if not attached:
+        return ObjectState.DETACHED
+    return ObjectState.DELETED if instance_state.deleted else ObjectState.PERSISTENT
 
 
 class Hook(NamedTuple):

@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 from sessionkit.events import Begin, Commit, Created, Event, Flush, Note, Rollback, Statement, Transition
 from sessionkit.exceptions import EventNotFoundError, InvalidSettingError
-from sessionkit.labels import Labels
+from sessionkit.labels import Labels, gc_paused
 from sessionkit.snapshot import Snapshot, capture, replay
 from sessionkit.states import HOOKS, ObjectState, state_of_instance_state
 from sessionkit.targets import Target, model_targets, resolve
@@ -28,8 +28,12 @@ if TYPE_CHECKING:
     from pandas import DataFrame
 
     from sessionkit.diagram import StateDiagram
+    from sessionkit.widgets import LiveView, ReplayView
 
 Callback = Callable[[Event], object]
+
+#: Batches this large are built with the cyclic garbage collector paused.
+_LARGE_BATCH = 1_000
 
 #: Hooks whose promise a tracker checks when the transaction ends (see ``_verify``).
 _WATCHED = ("persistent_to_deleted", "deleted_to_detached")
@@ -263,18 +267,25 @@ class Tracker:
                 return
             batch.sort(key=_first)  # entries from several threads can land slightly out of order
             self._recorded = max(self._recorded, batch[-1][0] + 1)
-            skip = len(batch) - self.max_events
-            for entry in batch:
-                made = self._materialize(entry, keep=skip <= 0)
-                skip -= 1
-                if made is None:
-                    continue
-                self._events.append(made)
-                if isinstance(made, Transition):
-                    self._last_transition = made
-                for callback in list(self._subscribers):
-                    self._notify(callback, made)
-            self._labels.settle()
+            if len(batch) < _LARGE_BATCH:
+                self._build(batch)
+            else:
+                with gc_paused():
+                    self._build(batch)
+
+    def _build(self, batch: list[tuple[Any, ...]]) -> None:
+        skip = len(batch) - self.max_events
+        for entry in batch:
+            made = self._materialize(entry, keep=skip <= 0)
+            skip -= 1
+            if made is None:
+                continue
+            self._events.append(made)
+            if isinstance(made, Transition):
+                self._last_transition = made
+            for callback in list(self._subscribers):
+                self._notify(callback, made)
+        self._labels.settle()
 
     def _materialize(self, entry: tuple[Any, ...], *, keep: bool) -> Event | None:  # noqa: C901, PLR0911
         """Turn one raw entry into an event (or, when ``keep`` is false, only note what it names)."""
@@ -436,7 +447,7 @@ class Tracker:
         """The tracked objects now (their real states), or as the log says they were after event ``at``."""
         self._drain()
         if at is None:
-            with self._lock:
+            with self._lock, gc_paused():
                 return capture(self._labels, self._session_labels, self._recorded, self._last_transition)
         return replay(self.events, at)
 
@@ -457,6 +468,18 @@ class Tracker:
         from sessionkit.diagram import diagram
 
         return diagram(self.snapshot(at=at), **options)
+
+    def view(self, **options: Any) -> LiveView:
+        """A live picture (ipywidgets) of the diagram, identity map, event log and SQL, redrawn as events arrive."""
+        from sessionkit.widgets import LiveView
+
+        return LiveView(self, **options)
+
+    def replay(self, **options: Any) -> ReplayView:
+        """A Play button and a slider over the recorded events: the session right after each one."""
+        from sessionkit.widgets import ReplayView
+
+        return ReplayView(self, **options)
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events)
