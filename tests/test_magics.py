@@ -1,0 +1,385 @@
+"""``%load_ext sessionkit`` and the ``%sessionkit`` magics, through a real IPython shell."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.testing.globalipapp import get_ipython
+from sqlalchemy import event
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from traitlets import TraitError
+
+from sessionkit import InvalidSettingError, Tracker
+from sessionkit.magics import SessionkitMagics, SettingError
+from sessionkit.widgets import LiveView, ReplayView, StaticView
+from tests.models import Author, Base, Book
+
+
+class TrackedSession(Session):
+    """A Session subclass, as some projects define one."""
+
+
+@pytest.fixture(scope="module")
+def ip() -> Any:
+    return get_ipython()
+
+
+def run_cell(ip: Any, code: str) -> Any:
+    """Run ``code`` as a cell, re-raising what went wrong (IPython would only print it)."""
+    result = ip.run_cell(code)
+    result.raise_error()
+    return result.result
+
+
+@pytest.fixture
+def shell(ip: Any, engine: Any, Maker: Any, session: Session) -> Iterator[Any]:  # noqa: N803
+    """The shell with sessionkit loaded and a session, a sessionmaker and the models in the notebook."""
+    names = {
+        "engine": engine,
+        "Maker": Maker,
+        "session": session,
+        "sessionmaker": sessionmaker,
+        "Base": Base,
+        "Author": Author,
+        "Book": Book,
+    }
+    hooks = list(ip.events.callbacks["post_run_cell"])
+    ip.user_ns.update(names)
+    run_cell(ip, "%load_ext sessionkit")
+    yield ip
+    run_cell(ip, "%unload_ext sessionkit")
+    ip.config.pop("SessionkitMagics", None)  # %config writes there too
+    for name in [*names, "ann", "other", "marker", "scoped", "Sub", "Holder", "Other"]:
+        ip.user_ns.pop(name, None)
+    assert ip.events.callbacks["post_run_cell"] == hooks
+
+
+def magics(ip: Any) -> SessionkitMagics:
+    found = ip.magics_manager.registry[SessionkitMagics.__name__]
+    assert isinstance(found, SessionkitMagics)
+    return found
+
+
+def listeners(trackers: list[Tracker]) -> list[tuple[Any, str, Any]]:
+    return [entry for tracker in trackers for entry in tracker._listeners]
+
+
+def one_sentence(message: str) -> bool:
+    """One line, ending in a full stop, no traceback."""
+    return "\n" not in message and message.endswith(".") and "Traceback" not in message
+
+
+# ---------------------------------------------------------------------- loading
+def test_load_registers_one_line_and_cell_magic(shell: Any) -> None:
+    assert "sessionkit" in shell.magics_manager.magics["line"]
+    assert "sessionkit" in shell.magics_manager.magics["cell"]
+    assert magics(shell) in shell.configurables
+    run_cell(shell, "%load_ext sessionkit")  # IPython says it is loaded; nothing doubles
+    from sessionkit.magics import load_ipython_extension
+
+    load_ipython_extension(shell)
+    assert sum(isinstance(c, SessionkitMagics) for c in shell.configurables) == 1
+
+
+def test_unload_removes_magics_listeners_hooks_and_trackers(shell: Any) -> None:
+    run_cell(shell, "%sessionkit track session --models Base")
+    run_cell(shell, "%sessionkit track Maker")
+    run_cell(shell, "%sessionkit track")
+    view = run_cell(shell, "%sessionkit view")
+    run_cell(shell, "ann = Author(name='Ann'); session.add(ann); session.flush()")
+    found = magics(shell)
+    trackers = list(found.trackers.values())
+    attached = listeners(trackers)
+    assert len(attached) > 20
+    assert all(event.contains(on, name, fn) for on, name, fn in attached)
+    assert view.live
+
+    run_cell(shell, "%unload_ext sessionkit")
+
+    assert "sessionkit" not in shell.magics_manager.magics["line"]
+    assert "sessionkit" not in shell.magics_manager.magics["cell"]
+    assert SessionkitMagics.__name__ not in dict(shell.magics_manager.registry)
+    assert not any(isinstance(c, SessionkitMagics) for c in shell.configurables)
+    assert not any(event.contains(on, name, fn) for on, name, fn in attached)
+    assert not any(tracker.active for tracker in trackers)
+    assert not view.live
+    assert all(tracker._subscribers == [] for tracker in trackers)
+    with pytest.raises(UsageError):
+        run_cell(shell, "%sessionkit")
+    run_cell(shell, "%load_ext sessionkit")  # and back again
+    assert "sessionkit" in shell.magics_manager.magics["line"]
+
+
+# ---------------------------------------------------------------------- track
+def test_track_a_session_by_name(shell: Any) -> None:
+    tracker = run_cell(shell, "%sessionkit track session --models Base")
+    assert isinstance(tracker, Tracker)
+    assert magics(shell).trackers == {"session": tracker}
+    run_cell(shell, "ann = Author(name='Ann'); session.add(ann); session.commit()")
+    assert [t.hook for t in tracker.transitions] == ["transient_to_pending", "pending_to_persistent"]
+    assert tracker.events[0].kind == "created"
+
+
+@pytest.mark.parametrize(
+    ("setup", "name", "description"),
+    [
+        ("", "Maker", "sessionmaker"),
+        ("scoped = scoped_session(Maker)", "scoped", "scoped_session"),
+        ("Sub = TrackedSession", "Sub", "every TrackedSession"),
+        ("", "", "every Session"),
+    ],
+)
+def test_track_factories_classes_and_every_session(shell: Any, setup: str, name: str, description: str) -> None:
+    shell.user_ns.update(scoped_session=scoped_session, TrackedSession=TrackedSession)
+    run_cell(shell, setup)
+    tracker = run_cell(shell, f"%sessionkit track {name}")
+    assert tracker.target.description == description
+    factory = "TrackedSession(bind=engine)" if name == "Sub" else "Maker()"
+    run_cell(shell, f"other = {factory}; ann = Author(); other.add(ann); other.close()")
+    assert "transient_to_pending" in [t.hook for t in tracker.transitions]
+    shell.user_ns.pop("scoped_session")
+    shell.user_ns.pop("TrackedSession")
+
+
+def test_track_twice_keeps_the_tracker_and_a_new_object_gets_a_new_one(shell: Any, Maker: Any) -> None:  # noqa: N803
+    first = run_cell(shell, "%sessionkit track session")
+    run_cell(shell, "ann = Author(); session.add(ann)")
+    assert run_cell(shell, "%sessionkit track session") is first  # re-running the cell loses nothing
+    shell.user_ns["session"] = Maker()
+    second = run_cell(shell, "%sessionkit track session")
+    assert second is not first
+    assert not first.active
+    assert magics(shell).trackers == {"session": second}
+    shell.user_ns["session"].close()
+
+
+def test_dotted_names_are_followed(shell: Any) -> None:
+    run_cell(shell, "class Holder: pass\nmarker = Holder(); marker.db = session")
+    tracker = run_cell(shell, "%sessionkit track marker.db")
+    assert tracker.target.description == "Session instance"
+    assert "marker.db" in magics(shell).trackers
+
+
+# ---------------------------------------------------------------------- the subcommands
+def test_view_is_a_live_view_with_the_configured_settings(shell: Any) -> None:
+    run_cell(shell, "%sessionkit track session --models Base")
+    run_cell(shell, "%config SessionkitMagics.max_tokens = 3")
+    run_cell(shell, "%config SessionkitMagics.show_sql = False")
+    view = run_cell(shell, "%sessionkit view")
+    assert isinstance(view, LiveView)
+    assert (view.max_tokens, view.show_sql) == (3, False)
+    run_cell(shell, "ann = Author(name='Ann'); session.add(ann)")
+    view.refresh()
+    assert "Author 1" in view.diagram_widget.svg
+    run_cell(shell, "%config SessionkitMagics.max_tokens = 5")
+    run_cell(shell, "%config SessionkitMagics.max_redraws_per_second = 4")
+    assert view.max_tokens == 5
+    assert view.throttle is not None
+    assert view.throttle.interval == pytest.approx(0.25)
+    assert magics(shell).views == [view]
+
+
+def test_diagram_log_sql_map_and_replay(shell: Any) -> None:
+    run_cell(shell, "%sessionkit track session --models Base")
+    run_cell(shell, "ann = Author(name='Ann'); session.add(ann); session.commit()")
+    picture = run_cell(shell, "%sessionkit diagram")
+    assert type(picture).__name__ == "StateDiagram"
+    assert "persistent  Author 1 (1) [expired]" in repr(picture)
+
+    log = run_cell(shell, "%sessionkit log -n 2")
+    events = magics(shell).trackers["session"].events
+    assert isinstance(log, StaticView)
+    assert repr(log).splitlines() == [f"{e.seq:>5}. {e.describe()}" for e in events[-2:]]
+    assert len(repr(run_cell(shell, "%sessionkit log")).splitlines()) == len(events) == 7  # fewer than log_length
+
+    sql = run_cell(shell, "%sessionkit sql")
+    assert repr(sql).startswith("Flush (event 4): session 1 flushed: 1 new")
+    assert "INSERT INTO sk_author" in sql._repr_html_()
+
+    identity_map = repr(run_cell(shell, "%sessionkit map"))
+    assert identity_map.splitlines()[1].split() == ["Author", "1", "persistent", "1", "session", "1", "expired"]
+
+    replay = run_cell(shell, "%sessionkit replay")
+    assert isinstance(replay, ReplayView)
+    assert replay.steps == list(range(1, 8))
+
+
+def test_subcommands_take_a_tracked_name(shell: Any) -> None:
+    run_cell(shell, "Other = sessionmaker(bind=engine)")
+    run_cell(shell, "%sessionkit track session")
+    run_cell(shell, "%sessionkit track Other")
+    run_cell(shell, "ann = Author(); session.add(ann)")
+    assert "No events yet." in repr(run_cell(shell, "%sessionkit log"))  # the last tracked is the default
+    assert "transient_to_pending" in repr(run_cell(shell, "%sessionkit log session"))
+
+
+def test_bare_magic_shows_what_is_tracked_and_how(shell: Any, capsys: Any) -> None:
+    run_cell(shell, "%sessionkit")
+    out = capsys.readouterr().out
+    assert out.startswith("sessionkit is tracking nothing yet; start with %sessionkit track NAME.")
+    for form in ("track NAME [--models BASE]", "view", "diagram", "log [-n N]", "sql", "map", "replay", "stop"):
+        assert f"%sessionkit {form}" in out
+    assert "%%sessionkit [NAME]" in out
+    run_cell(shell, "%sessionkit track session")
+    run_cell(shell, "%sessionkit")
+    assert "sessionkit is tracking:\n  session: Session instance, 0 events" in capsys.readouterr().out
+
+
+def test_stop_one_or_all(shell: Any, capsys: Any) -> None:
+    first = run_cell(shell, "%sessionkit track session")
+    second = run_cell(shell, "%sessionkit track Maker")
+    attached = listeners([first, second])
+    run_cell(shell, "%sessionkit stop session")
+    assert not first.active
+    assert second.active
+    assert list(magics(shell).trackers) == ["Maker"]
+    run_cell(shell, "%sessionkit stop")
+    assert not second.active
+    assert not any(event.contains(on, name, fn) for on, name, fn in attached)
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Stopped")]
+    assert printed == ["Stopped tracking session.", "Stopped tracking Maker."]
+
+
+# ---------------------------------------------------------------------- the cell magic
+def test_cell_magic_shows_what_the_cell_did(shell: Any) -> None:
+    run_cell(shell, "%sessionkit track session --models Base")
+    report = run_cell(shell, "%%sessionkit\nann = Author(name='Ann')\nsession.add(ann)\nsession.flush()")
+    text = repr(report)
+    assert text.startswith("The cell caused 6 events.")
+    assert "Author 1 went from transient to pending" in text
+    assert "SQL:\nFlush (event 4)" in text
+    assert "INSERT INTO sk_author" in text
+    before, after = text.split("Before:\n")[1].split("After:\n")
+    assert "transient   Author 1" not in before  # not yet created
+    assert "persistent  Author 1 (1)" in after
+    assert report._repr_html_().count("<svg") == 2
+    assert shell.user_ns["ann"].name == "Ann"  # the cell really ran in the notebook
+
+
+def test_cell_magic_on_an_untracked_session_leaves_no_listener(shell: Any, session: Session) -> None:
+    report = run_cell(shell, "%%sessionkit session\nann = Author()\nsession.add(ann)")
+    assert "Author 1 went from transient to pending" in repr(report)
+    assert magics(shell).trackers == {}
+    assert not session.dispatch.transient_to_pending
+
+
+def test_cell_magic_reports_a_cell_that_raised(shell: Any, capsys: Any) -> None:
+    run_cell(shell, "%sessionkit track session")
+    report = run_cell(shell, "%%sessionkit\nann = Author()\nsession.add(ann)\nraise ValueError('oops')")
+    assert repr(report).startswith("The cell caused 2 events before it stopped with ValueError: oops.")
+    assert "ValueError" in capsys.readouterr().out  # IPython showed the error as for any cell
+
+
+def test_cell_magic_with_a_wrong_name_does_not_run_the_cell(shell: Any) -> None:
+    with pytest.raises(UsageError, match="No variable named 'sesion' exists in this notebook"):
+        run_cell(shell, "%%sessionkit sesion\nmarker = 1")
+    assert "marker" not in shell.user_ns
+
+
+# ---------------------------------------------------------------------- mistakes
+MISTAKES = [
+    ("%sessionkit trak session", r"Unknown subcommand 'trak'; did you mean 'track'\? use one of track, view"),
+    ("%sessionkit track sesion", r"No variable named 'sesion' exists in this notebook \(did you mean 'session'\?\)"),
+    ("%sessionkit track engine", r"'engine' \(of type Engine\) is not a session; %sessionkit track needs"),
+    ("%sessionkit track 1x", r"'1x' is not a variable name"),
+    ("%sessionkit track session.nope", r"'session' has no attribute 'nope'"),
+    ("%sessionkit track session --models engine", r"--models needs a declarative base or mapped class"),
+    ("%sessionkit track session --models Nope", r"No variable named 'Nope'"),
+    ("%sessionkit view", r"Nothing is tracked yet; run %sessionkit track NAME first"),
+    ("%sessionkit log", r"Nothing is tracked yet"),
+    ("%sessionkit replay", r"Nothing is tracked yet"),
+    ("%sessionkit stop", r"Nothing is tracked, so there is nothing to stop"),
+    ("%sessionkit log -n x", r"argument -n: invalid int value: 'x'; see %sessionkit\? for the accepted forms"),
+    ("%sessionkit view --bogus", r"unrecognized arguments: --bogus"),
+    ("%sessionkit view -n 3", r"-n only applies to log; run %sessionkit log -n 3\."),
+    ("%sessionkit view --models Base", r"--models only applies to track"),
+    ("%sessionkit -n 3", r"Options need a subcommand"),
+    ("%sessionkit track a b c", r"unrecognized arguments: b c"),
+    ("%sessionkit log 'unbalanced", r"Could not split"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), MISTAKES)
+def test_mistakes_raise_one_actionable_sentence_and_change_nothing(shell: Any, line: str, message: str) -> None:
+    before = dict(magics(shell).trackers)
+    with pytest.raises(UsageError, match=message) as caught:
+        run_cell(shell, line)
+    assert one_sentence(str(caught.value)), str(caught.value)
+    assert magics(shell).trackers == before
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("%sessionkit log -n 0", r"-n must be at least 1, but was given 0; for example %sessionkit log -n 10\."),
+        ("%sessionkit view nope", r"'nope' is not tracked \(tracked: session\); run %sessionkit track nope first\."),
+        ("%sessionkit stop session nope", r"unrecognized arguments: nope"),
+        ("%sessionkit stop nope", r"'nope' is not tracked"),
+    ],
+)
+def test_mistakes_with_a_tracker_change_nothing(shell: Any, line: str, message: str) -> None:
+    tracker = run_cell(shell, "%sessionkit track session")
+    with pytest.raises(UsageError, match=message) as caught:
+        run_cell(shell, line)
+    assert one_sentence(str(caught.value))
+    assert magics(shell).trackers == {"session": tracker}
+    assert tracker.active
+
+
+def test_a_session_that_is_not_one_is_refused_before_tracking(shell: Any) -> None:
+    run_cell(shell, "marker = 42")
+    with pytest.raises(UsageError) as caught:
+        run_cell(shell, "%sessionkit track marker")
+    assert str(caught.value) == (
+        "'marker' (of type int) is not a session; %sessionkit track needs the name of a Session, "
+        "sessionmaker, scoped_session or Session subclass."
+    )
+    assert magics(shell).trackers == {}
+
+
+# ---------------------------------------------------------------------- settings
+def test_settings_are_configurable_and_validated(shell: Any, caplog: Any) -> None:
+    found = magics(shell)
+    assert (found.max_tokens, found.max_redraws_per_second, found.show_sql, found.log_length) == (12, 10.0, True, 20)
+    run_cell(shell, "%config SessionkitMagics.max_tokens = 4")
+    assert found.max_tokens == 4
+    for bad in ("max_tokens = 0", "max_redraws_per_second = 0", "max_redraws_per_second = 61", "log_length = -1"):
+        run_cell(shell, f"%config SessionkitMagics.{bad}")  # %config prints the error; nothing changes
+    run_cell(shell, "%config SessionkitMagics.show_sql = 'yes'")
+    assert (found.max_tokens, found.max_redraws_per_second, found.show_sql, found.log_length) == (4, 10.0, True, 20)
+    assert "max_tokens must be a whole number of at least 1" in caplog.text
+    assert "max_redraws_per_second must be a number above 0 and at most 60" in caplog.text
+
+
+def test_a_bad_setting_is_a_trait_usage_and_setting_error(shell: Any) -> None:
+    found = magics(shell)
+    with pytest.raises(SettingError) as caught:
+        found.max_tokens = 0
+    assert isinstance(caught.value, TraitError)
+    assert isinstance(caught.value, UsageError)
+    assert isinstance(caught.value, InvalidSettingError)
+    assert found.max_tokens == 12
+    with pytest.raises(UsageError, match="max_tokens must be a whole number"):
+        run_cell(shell, "get_ipython().magics_manager.registry['SessionkitMagics'].max_tokens = -3")
+
+
+def test_settings_come_from_the_ipython_config(ip: Any, shell: Any) -> None:
+    run_cell(shell, "%unload_ext sessionkit")
+    ip.config.SessionkitMagics.max_tokens = 7
+    try:
+        run_cell(shell, "%load_ext sessionkit")
+        assert magics(shell).max_tokens == 7
+    finally:
+        ip.config.pop("SessionkitMagics", None)
+
+
+def test_help_lists_the_settings(shell: Any, capsys: Any) -> None:
+    run_cell(shell, "%config SessionkitMagics")
+    out = capsys.readouterr().out
+    for name in ("max_tokens", "max_redraws_per_second", "show_sql", "log_length"):
+        assert f"SessionkitMagics.{name}" in out
+    assert re.search(r"Tokens drawn in each state box", out)
