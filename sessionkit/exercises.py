@@ -1,8 +1,11 @@
 """Predict-the-state exercises, checked against the real session with :func:`sessionkit.state_of`.
 
 An :class:`Exercise` asks which of the five states an object is in. The answer is never
-written down by the teacher: it is whatever ``state_of(obj)`` says when the learner checks.
-A :class:`Quiz` numbers its exercises and keeps a running score (the first answer to each
+written down by the teacher: it is what ``state_of(obj)`` says at the moment the question is
+asked, right after the code it is about has run. A learner who runs every cell first and
+answers later is still marked against that moment (and told if the object has moved on since).
+Give a function instead of the object to have it looked up at each check instead. A
+:class:`Quiz` numbers its exercises and keeps a running score (the first answer to each
 exercise counts; hints are counted too).
 
 In a Jupyter kernel with ipywidgets an exercise shows as buttons (pick a state, *Check*,
@@ -93,17 +96,27 @@ class Outcome:
     counted: bool
     explanation: str = ""
     history: tuple[str, ...] = ()
+    now: ObjectState | None = None
 
     @property
     def message(self) -> str:
         """The feedback in one or two sentences."""
+        moved = self.now is not None and self.now is not self.expected
         if self.correct:
-            verdict = f"Correct: it is {self.expected}."
+            verdict = f"Correct: it was {self.expected} when the question was asked." if moved else ""
+            verdict = verdict or f"Correct: it is {self.expected}."
+        elif moved:
+            verdict = (
+                f"Not quite: you said {self.given}, but state_of() said {self.expected} when the question was asked."
+            )
         else:
             verdict = f"Not quite: you said {self.given}, but state_of() says {self.expected}."
         if not self.counted:
             verdict += " (Your first answer is the one that counts for the score.)"
-        return f"{verdict} {self.explanation}".strip()
+        text = f"{verdict} {self.explanation}".strip()
+        if moved:
+            text += f" (Later cells have moved it on: it is {self.now} now.)"
+        return text
 
     def __str__(self) -> str:
         lines = [self.message]
@@ -142,8 +155,10 @@ class Score(NamedTuple):
 class Exercise:
     """One predict-the-state question about one object, answered against the real session.
 
-    ``obj`` is a mapped instance, or a function of no arguments that returns one (looked up at
-    every check, so the question can be asked before the object exists). ``choices`` limits the
+    ``obj`` is a mapped instance: the right answer is ``state_of(obj)`` when the exercise is
+    created, which is when the question is asked. Or ``obj`` is a function of no arguments
+    that returns one: then the answer is looked up at every check, so the question can come
+    before the code it is about. ``choices`` limits the
     states offered (all five by default). ``tracker`` (a :class:`sessionkit.Tracker`) adds what
     it recorded for the object to the feedback. ``interactive``: ``None`` shows widgets inside an
     IPython kernel that has ipywidgets, ``True`` always builds them, ``False`` never does.
@@ -179,6 +194,9 @@ class Exercise:
         self.number = number
         self.quiz = quiz
         self._obj, self._lazy = _target(obj)
+        #: The object's state when the question was asked (``None`` for a function, looked up at each check).
+        self.asked: ObjectState | None = None if self._lazy else state_of(obj)
+        self._asked_at = _last_seq(tracker) if not self._lazy else None
         self.attempts: list[Outcome] = []
         self.hint_shown = False
         self._view: Any = None
@@ -195,8 +213,8 @@ class Exercise:
 
     @property
     def answer(self) -> ObjectState:
-        """The right answer, now: ``state_of(obj)``."""
-        return state_of(self.obj)
+        """The right answer: ``state_of(obj)`` when the question was asked (for a function: now)."""
+        return state_of(self.obj) if self.asked is None else self.asked
 
     @property
     def answered(self) -> bool:
@@ -211,7 +229,8 @@ class Exercise:
     def check(self, answer: ObjectState | str) -> Outcome:
         """Compare ``answer`` with the object's real state and record it (the first answer is scored)."""
         given = parse_state(answer, self.choices)
-        expected = self.answer
+        now = state_of(self.obj)
+        expected = now if self.asked is None else self.asked
         if expected not in self.choices:
             offered = ", ".join(state.value for state in self.choices)
             msg = (
@@ -226,6 +245,7 @@ class Exercise:
             counted=not self.attempts,
             explanation=self.explanation,
             history=self.history(),
+            now=now,
         )
         self.attempts.append(outcome)
         if self.quiz is not None:
@@ -243,11 +263,11 @@ class Exercise:
         return self.hint
 
     def history(self, limit: int = 3) -> tuple[str, ...]:
-        """The last ``limit`` lifecycle events the tracker recorded for the object, one sentence each."""
+        """The last ``limit`` lifecycle events the tracker recorded for the object up to the question."""
         if self.tracker is None:
             return ()
-        obj = self.obj
-        moves = [t for t in self.tracker.transitions if t.instance is obj]
+        obj, until = self.obj, self._asked_at
+        moves = [t for t in self.tracker.transitions if t.instance is obj and (until is None or t.seq <= until)]
         return tuple(t.describe() for t in moves[-limit:])
 
     # ------------------------------------------------------------------ static view
@@ -261,26 +281,35 @@ class Exercise:
         lines = [f"{self.title}: {self.prompt}", "Choices: " + " | ".join(s.value for s in self.choices)]
         if self.hint:
             lines.append(f"Hint: {self.hint}")
-        lines.append(f"Answer: {self.answer}. {self.explanation}".rstrip())
+        lines.append(f"Answer: {self._shown_answer()}. {self.explanation}".rstrip())
         return "\n".join(lines)
 
     def to_html(self, *, answer: bool = True) -> str:
-        """The question as HTML, with the hint and (unless ``answer=False``) the answer folded in ``<details>``."""
-        choices = " · ".join(f"<code>{s.value}</code>" for s in self.choices)
-        parts = [
-            '<div class="sessionkit-exercise">',
-            f"<p><strong>{self.title}.</strong> {_inline(self.prompt)}</p>",
-            f"<p>Choices: {choices}</p>",
-        ]
+        """The question as HTML with its choices, and the hint and the answer folded in ``<details>``.
+
+        ``answer=False`` gives only the question (the heading of the widget view).
+        """
+        parts = ['<div class="sessionkit-exercise">', f"<p><strong>{self.title}.</strong> {_inline(self.prompt)}</p>"]
         if answer:
+            choices = " · ".join(f"<code>{s.value}</code>" for s in self.choices)
+            parts.append(f"<p>Choices: {choices}</p>")
             if self.hint:
                 parts.append(f"<details><summary>Hint</summary><p>{_inline(self.hint)}</p></details>")
             explanation = f" {_inline(self.explanation)}" if self.explanation else ""
             parts.append(
-                f"<details><summary>Answer</summary><p><strong>{self.answer}</strong>.{explanation}</p></details>"
+                f"<details><summary>Answer</summary><p><strong>{self._shown_answer()}</strong>.{explanation}</p></details>"
             )
         parts.append("</div>")
         return "\n".join(parts)
+
+    def _shown_answer(self) -> str:
+        """The answer for the static view; a function whose object does not exist yet cannot give one."""
+        if self.asked is not None:
+            return self.asked.value
+        try:
+            return self.answer.value
+        except Exception:  # noqa: BLE001 - a display must not fail because the code it asks about has not run
+            return "decided when you check (the object does not exist yet)"
 
     def __repr__(self) -> str:
         return f"<sessionkit.Exercise {self.title}: {self.prompt!r}>"
@@ -458,6 +487,14 @@ def _target(obj: Any) -> tuple[Any, bool]:
         return obj, True
     state_of(obj)  # raises NotMappedError with the usual message
     return obj, False  # pragma: no cover - state_of raised
+
+
+def _last_seq(tracker: Any) -> int | None:
+    """The number of the tracker's latest event (0 before any), or ``None`` without a tracker."""
+    if tracker is None:
+        return None
+    events = tracker.events
+    return events[-1].seq if events else 0
 
 
 def _inline(text: str) -> str:

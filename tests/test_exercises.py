@@ -69,21 +69,51 @@ def test_an_answer_outside_the_exercise_choices_lists_them() -> None:
         parse_state("deleted", (ObjectState.PENDING, ObjectState.PERSISTENT))
 
 
-def test_the_answer_follows_the_real_session_at_every_step(session: Session) -> None:
+STEPS = ["add", "flush", "delete", "flush", "commit"]
+STATES_AFTER = ["transient", "pending", "persistent", "persistent", "deleted", "detached"]
+
+
+def step(session: Session, obj: Author, name: str) -> None:
+    getattr(session, name)(*([obj] if name in {"add", "delete"} else []))
+
+
+def test_each_question_is_answered_by_the_real_session_when_asked(session: Session) -> None:
     ann = Author(name="Ann")
-    exercise = Exercise("Which state is ann in?", ann)
+    asked = [Exercise("Which state is ann in?", ann)]
+    for name in STEPS:
+        step(session, ann, name)
+        asked.append(Exercise("Which state is ann in?", ann))
+    assert [e.answer.value for e in asked] == STATES_AFTER  # delete() only marks: still persistent
+    assert [e.asked for e in asked] == [e.answer for e in asked]
+
+
+def test_a_function_as_obj_is_answered_by_the_real_session_at_each_check(session: Session) -> None:
+    ann = Author(name="Ann")
+    exercise = Exercise("Which state is ann in?", lambda: ann)
+    assert exercise.asked is None
     seen = [exercise.answer]
+    for name in STEPS:
+        step(session, ann, name)
+        seen.append(exercise.answer)
+    assert [s.value for s in seen] == STATES_AFTER
+
+
+def test_running_on_before_answering_does_not_change_the_answer(session: Session) -> None:
+    ann = Author(name="Ann")
     session.add(ann)
-    seen.append(exercise.answer)
-    session.flush()
-    seen.append(exercise.answer)
-    session.delete(ann)
-    seen.append(exercise.answer)  # marked only: still persistent
-    session.flush()
-    seen.append(exercise.answer)
-    session.commit()
-    seen.append(exercise.answer)
-    assert [s.value for s in seen] == ["transient", "pending", "persistent", "persistent", "deleted", "detached"]
+    exercise = Exercise("Which state is ann in?", ann, explanation="It waits for the flush.")
+    session.commit()  # the learner ran the next cells before answering
+    right = exercise.check("pending")
+    wrong = exercise.check("persistent")
+    assert (right.correct, right.expected, right.now) == (True, ObjectState.PENDING, ObjectState.PERSISTENT)
+    assert str(right) == (
+        "Correct: it was pending when the question was asked. It waits for the flush. "
+        "(Later cells have moved it on: it is persistent now.)"
+    )
+    assert not wrong.correct
+    assert str(wrong).startswith(
+        "Not quite: you said persistent, but state_of() said pending when the question was asked."
+    )
 
 
 def test_the_same_answer_is_right_or_wrong_depending_on_the_session(session: Session) -> None:
@@ -105,12 +135,12 @@ def test_answers_are_checked_with_state_of(monkeypatch: pytest.MonkeyPatch, sess
         asked.append(obj)
         return ObjectState.DELETED
 
-    exercise = Exercise("Which state?", ann)
     monkeypatch.setattr(exercises_module, "state_of", fake_state_of)
+    exercise = Exercise("Which state?", ann)
     outcome = exercise.check("deleted")
     assert outcome.correct
     assert outcome.expected is ObjectState.DELETED
-    assert asked == [ann]
+    assert asked == [ann, ann]  # when asked, and again at the check (to tell if it has moved on)
 
 
 def test_outcome_messages(session: Session) -> None:
@@ -240,7 +270,10 @@ def test_feedback_quotes_what_the_tracker_recorded(Maker: sessionmaker[Session],
         ann = Author(name="Ann")
         session.add(ann)
         session.commit()
-        outcome = quiz.ask("Which state is ann in?", ann).check("persistent")
+        exercise = quiz.ask("Which state is ann in?", ann)
+        session.delete(ann)  # after the question: not part of its story
+        session.flush()
+        outcome = exercise.check("persistent")
     assert outcome.history == (
         "Author 1 went from transient to pending (transient_to_pending, session 1).",
         "Author 1 went from pending to persistent (pending_to_persistent, session 1).",
@@ -291,15 +324,24 @@ def test_the_static_view_is_deterministic_and_names_no_address(session: Session)
     assert not re.search(r"0x[0-9a-f]{4,}|[0-9a-f]{32}| id=", text)
 
 
-def test_the_static_answer_is_the_state_when_shown(session: Session) -> None:
+def test_the_static_answer_is_the_state_when_asked(session: Session) -> None:
     book = Book(title="Poems")
     exercise = Exercise("Which state?", book, interactive=False)
-    assert exercise.to_text().endswith("Answer: transient.")
+    live = Exercise("Which state?", lambda: book, interactive=False)
     session.add(book)
     session.flush()
-    assert exercise.to_text().endswith("Answer: persistent.")
-    assert "<strong>persistent</strong>" in exercise.to_html()
+    assert exercise.to_text().endswith("Answer: transient.")
+    assert live.to_text().endswith("Answer: persistent.")
+    assert "<strong>persistent</strong>" in live.to_html()
     assert "Answer" not in exercise.to_html(answer=False)
+
+
+def test_a_function_whose_object_does_not_exist_yet_still_shows() -> None:
+    found: dict[str, Author] = {}
+    exercise = Exercise("Which state will it be in?", lambda: found["author"], interactive=False)
+    assert exercise.to_text().endswith("Answer: decided when you check (the object does not exist yet).")
+    found["author"] = Author(name="Ann")
+    assert exercise.to_text().endswith("Answer: transient.")
 
 
 def test_without_a_hint_the_static_view_has_no_hint_line() -> None:
@@ -376,11 +418,25 @@ def test_clicking_check_compares_the_pick_with_the_real_session(session: Session
     choice.value = ObjectState.PERSISTENT
     check.click()
     assert "Not quite: you said persistent, but state_of() says pending." in feedback.value
-    session.flush()  # the session moves on: the same pick is now right
+    session.flush()  # a later cell moves ann on: the question was about the moment it was asked
     check.click()
-    assert "Correct: it is persistent." in feedback.value
-    assert [o.correct for o in exercise.attempts] == [False, True]
+    assert "state_of() said pending when the question was asked" in feedback.value
+    assert "it is persistent now" in feedback.value
+    choice.value = ObjectState.PENDING
+    check.click()
+    assert "Correct: it was pending when the question was asked." in feedback.value
+    assert [o.correct for o in exercise.attempts] == [False, False, True]
     assert quiz.score == Score(correct=0, answered=1, total=1)
+
+
+def test_clicking_check_on_a_function_reads_the_session_at_the_click(session: Session) -> None:
+    ann = Author(name="Ann")
+    exercise = Exercise("Which state will ann be in after the next cell?", lambda: ann, interactive=True)
+    choice, check, _, feedback, _ = parts(exercise)
+    choice.value = ObjectState.PENDING
+    session.add(ann)  # the next cell runs, then the learner checks
+    check.click()
+    assert feedback.value.startswith('<div style="color:#15803d">Correct: it is pending.')
 
 
 def test_the_score_widget_is_shared_and_updates_on_every_check(session: Session) -> None:
