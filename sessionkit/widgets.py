@@ -734,14 +734,7 @@ class _Feed:
             key = (view.max_tokens, view.log_length, view.show_sql)
             try:
                 if key not in pictures:
-                    pictures[key] = render_picture(
-                        snapshot,
-                        events,
-                        caption=view.caption(snapshot),
-                        max_tokens=view.max_tokens,
-                        log_length=view.log_length,
-                        show_sql=view.show_sql,
-                    )
+                    pictures[key] = view.render(snapshot, events)
                 view._show(pictures[key])  # noqa: SLF001
             except Exception as error:  # noqa: BLE001 - one broken view must not stop the others
                 view._failed(error)  # noqa: SLF001
@@ -877,20 +870,21 @@ class LiveView:
         else:
             self._draw_alone()
 
+    def render(self, snapshot: Snapshot, events: Sequence[Event]) -> Picture:
+        """The picture this view shows of ``snapshot`` (with its own settings)."""
+        return render_picture(
+            snapshot,
+            events,
+            caption=self.caption(snapshot),
+            max_tokens=self.max_tokens,
+            log_length=self.log_length,
+            show_sql=self.show_sql,
+        )
+
     def _draw_alone(self) -> None:
         try:
-            snapshot = self.tracker.snapshot()
-            self._show(
-                render_picture(
-                    snapshot,
-                    self.tracker.events,
-                    caption=self.caption(snapshot),
-                    max_tokens=self.max_tokens,
-                    log_length=self.log_length,
-                    show_sql=self.show_sql,
-                )
-            )
-        except Exception as error:  # noqa: BLE001
+            self._show(self.render(self.tracker.snapshot(), self.tracker.events))
+        except Exception as error:  # noqa: BLE001 - the session must go on
             self._failed(error)
 
     def _show(self, picture: Picture) -> None:
@@ -1032,26 +1026,22 @@ class ReplayView:
         description = self.tracker.target.description
         if not self._seqs:
             snapshot = Snapshot((), at=0, live=False)
-            return render_picture(
-                snapshot,
-                [],
-                caption=f"sessionkit replay: {description}, nothing recorded yet",
-                max_tokens=self.max_tokens,
-                log_length=self.log_length,
-                show_sql=self.show_sql,
+            events: Sequence[Event] = []
+            caption = f"sessionkit replay: {description}, nothing recorded yet"
+        else:
+            index = bisect.bisect_left(self._seqs, seq)
+            if index == len(self._seqs) or self._seqs[index] != seq:
+                msg = f"the replay has no step {seq!r}; its steps are events {self._seqs[0]} to {self._seqs[-1]}."
+                raise EventNotFoundError(msg)
+            snapshot = replay(self.events, seq)
+            events = self.events[: index + 1]
+            caption = (
+                f"sessionkit replay: {description}, event {seq} "
+                f"(step {index + 1} of {len(self._seqs)}): {events[-1].describe()}"
             )
-        index = bisect.bisect_left(self._seqs, seq)
-        if index == len(self._seqs) or self._seqs[index] != seq:
-            msg = f"the replay has no step {seq!r}; its steps are events {self._seqs[0]} to {self._seqs[-1]}."
-            raise EventNotFoundError(msg)
-        event = self.events[index]
-        snapshot = replay(self.events, seq)
-        caption = (
-            f"sessionkit replay: {description}, event {seq} (step {index + 1} of {len(self._seqs)}): {event.describe()}"
-        )
         return render_picture(
             snapshot,
-            self.events[: index + 1],
+            events,
             caption=caption,
             max_tokens=self.max_tokens,
             log_length=self.log_length,
