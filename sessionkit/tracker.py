@@ -84,6 +84,7 @@ class Tracker:
         self._events: deque[Event] = deque(maxlen=max_events)
         self._lock = threading.RLock()
         self._subscribers: list[Callback] = []
+        self._wake: list[Callable[[], None]] = []  # run after each record: drain for subscribers, watchers
         self._failed: set[int] = set()
         self._labels = Labels()
         self._session_labels: dict[int, str] = {}
@@ -132,13 +133,14 @@ class Tracker:
                     self._on_begin(session, transaction, connection)
 
     def _hook_listener(self, hook: str) -> Callable[[Any, Any], None]:
-        append, next_id, live, drain = self._raw.append, self._ids.__next__, self._subscribers, self._drain_quietly
+        append, next_id, wake = self._raw.append, self._ids.__next__, self._wake
         if hook not in _WATCHED:
 
             def listener(session: Any, state: Any) -> None:
                 append((next_id(), hook, session.hash_key, state, state.key))
-                if live:
-                    drain()
+                if wake:
+                    for woken in wake:
+                        woken()
 
             return listener
         watch = self._watch
@@ -147,8 +149,9 @@ class Tracker:
             key = session.hash_key
             append((next_id(), hook, key, state, state.key))
             watch.setdefault(key, []).append((hook, state))
-            if live:
-                drain()
+            if wake:
+                for woken in wake:
+                    woken()
 
         return watched_listener
 
@@ -160,8 +163,8 @@ class Tracker:
 
     def _record(self, *entry: Any) -> None:
         self._raw.append((next(self._ids), *entry))
-        if self._subscribers:
-            self._drain_quietly()
+        for woken in self._wake:
+            woken()
 
     def _on_transaction_create(self, session: Any, transaction: Any) -> None:
         self._sessions[session.hash_key] = session
@@ -172,7 +175,7 @@ class Tracker:
         if not self.sql or not self._active or connection in self._listening_connections:
             return
         key = session.hash_key
-        append, next_id, live, in_flush = self._raw.append, self._ids.__next__, self._subscribers, self._in_flush
+        append, next_id, wake, in_flush = self._raw.append, self._ids.__next__, self._wake, self._in_flush
 
         def on_sql(  # noqa: PLR0917 - SQLAlchemy's signature
             conn: Any,  # noqa: ARG001
@@ -183,8 +186,9 @@ class Tracker:
             executemany: bool,
         ) -> tuple[str, Any]:
             append((next_id(), "sql", key, statement, parameters, executemany, key in in_flush))
-            if live:
-                self._drain_quietly()
+            if wake:
+                for woken in wake:
+                    woken()
             return statement, parameters
 
         # retval=True spares SQLAlchemy's wrapper call: this runs once per statement (per row, for some INSERTs).
@@ -332,14 +336,17 @@ class Tracker:
         try:
             callback(made)
         except Exception as error:  # noqa: BLE001 - a subscriber must never break the session
-            if id(callback) not in self._failed:
-                self._failed.add(id(callback))
-                warnings.warn(
-                    f"sessionkit subscriber {callback!r} raised {error!r}; it keeps being called, "
-                    "and later errors from it are not reported.",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
+            self._warn_once(callback, error)
+
+    def _warn_once(self, callback: object, error: Exception) -> None:
+        if id(callback) not in self._failed:
+            self._failed.add(id(callback))
+            warnings.warn(
+                f"sessionkit subscriber {callback!r} raised {error!r}; it keeps being called, "
+                "and later errors from it are not reported.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     # ------------------------------------------------------------------ public API
     @property
@@ -402,14 +409,44 @@ class Tracker:
         if not callable(callback):
             msg = f"subscribe() needs a callable taking one event, but was given {callback!r}."  # type: ignore[unreachable]
             raise TypeError(msg)
-        self._drain()
-        self._subscribers.append(callback)
+        with self._lock:
+            self._drain()
+            self._subscribers.append(callback)
+            if self._drain_quietly not in self._wake:
+                self._wake.append(self._drain_quietly)
 
         def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+                if not self._subscribers and self._drain_quietly in self._wake:
+                    self._wake.remove(self._drain_quietly)
 
         return unsubscribe
+
+    def watch(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Call ``callback()`` (no arguments) whenever anything is recorded; returns a function that stops it.
+
+        Cheaper than ``subscribe``: no event is built until someone reads the log, so a
+        redraw throttle can use it without slowing the session down.
+        """
+        if not callable(callback):
+            msg = f"watch() needs a callable taking no arguments, but was given {callback!r}."  # type: ignore[unreachable]
+            raise TypeError(msg)
+
+        def woken() -> None:
+            try:
+                callback()
+            except Exception as error:  # noqa: BLE001 - a watcher must never break the session
+                self._warn_once(callback, error)
+
+        self._wake.append(woken)
+
+        def unwatch() -> None:
+            if woken in self._wake:
+                self._wake.remove(woken)
+
+        return unwatch
 
     def clear(self) -> None:
         """Forget every recorded event (objects keep their labels)."""

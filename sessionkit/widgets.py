@@ -676,12 +676,10 @@ class _Feed:
         self.views: list[LiveView] = []
         self.throttle = Throttle(self.draw, 1 / DEFAULT_MAX_REDRAWS_PER_SECOND, clock=clock, schedule=schedule)
         self._shell = shell
-        self._unsubscribe: Callable[[], None] | None = tracker.subscribe(self._on_event)
+        # watch() builds no events while the session runs: the redraw reads the log in one go.
+        self._unsubscribe: Callable[[], None] | None = tracker.watch(self.throttle.poke)
         if shell is not None:
             shell.events.register("post_run_cell", self._after_cell)
-
-    def _on_event(self, event: Event) -> None:  # noqa: ARG002 - any event may change the picture
-        self.throttle.poke()
 
     def _after_cell(self, result: object = None) -> None:  # noqa: ARG002
         # A cell can change sub-states (dirty, expired) without any event: look again.

@@ -107,7 +107,7 @@ def test_unload_removes_magics_listeners_hooks_and_trackers(shell: Any) -> None:
     assert not any(event.contains(on, name, fn) for on, name, fn in attached)
     assert not any(tracker.active for tracker in trackers)
     assert not view.live
-    assert all(tracker._subscribers == [] for tracker in trackers)
+    assert all(tracker._subscribers == [] and tracker._wake == [] for tracker in trackers)
     with pytest.raises(UsageError):
         run_cell(shell, "%sessionkit")
     run_cell(shell, "%load_ext sessionkit")  # and back again

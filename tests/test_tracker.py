@@ -587,3 +587,34 @@ def test_sql_from_a_per_session_bind_override(engine) -> None:
     with other.connect() as conn:
         assert conn.scalar(select(Author.name)) == "elsewhere"
     other.dispose()
+
+
+def test_watchers_are_woken_without_building_events(session: Session) -> None:
+    tracker = track(session)
+    wakes: list[int] = []
+    unwatch = tracker.watch(lambda: wakes.append(len(tracker._raw)))
+    session.add(Author())
+    session.flush()
+    assert wakes[:2] == [1, 2]  # begin, transient_to_pending: still raw, nothing built yet
+    assert len(wakes) == len(tracker.events)
+    unwatch()
+    unwatch()
+    session.add(Author())
+    assert len(wakes) == len(tracker.events) - 1
+
+
+def test_a_failing_watcher_warns_once_and_never_breaks_the_session(session: Session) -> None:
+    tracker = track(session)
+    calls = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise ValueError
+
+    tracker.watch(broken)
+    with pytest.warns(RuntimeWarning, match="ValueError") as warned:
+        session.add(Author(name="Ann"))
+        session.commit()
+    assert len([w for w in warned if issubclass(w.category, RuntimeWarning)]) == 1
+    assert len(calls) == len(tracker.events)
+    assert session.scalars(select(Author.name)).all() == ["Ann"]

@@ -485,12 +485,12 @@ def test_closing_the_last_view_removes_its_listener_and_hook(
     make_view: Any, tracker: sessionkit.Tracker, shell: Any
 ) -> None:
     one, two = make_view(), make_view()
-    assert len(tracker._subscribers) == 1
+    assert len(tracker._wake) == 1
     assert len(shell.events.callbacks["post_run_cell"]) == 1
     one.close()
-    assert len(tracker._subscribers) == 1
+    assert len(tracker._wake) == 1
     two.detach()
-    assert tracker._subscribers == []
+    assert tracker._wake == []
     assert shell.events.callbacks["post_run_cell"] == []
     assert not two.live
     assert two.diagram_widget.svg  # a detached view keeps its last picture
