@@ -70,13 +70,49 @@ def execute(path: Path, *, timeout: int = 120) -> nbformat.NotebookNode:
 
 
 def without_widget_views(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook without widget views, widget state or execution timings (nothing random is kept)."""
+    """The notebook without widget views, widget state or execution timings (nothing random is kept).
+
+    Adjacent outputs of one stream are joined: how the kernel happened to chunk them is not content.
+    """
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timings an earlier tool may have left
-        for output in cell.get("outputs", []):
+        if cell.cell_type != "code":
+            continue
+        for output in cell.outputs:
             output.get("data", {}).pop(WIDGET_VIEW, None)
+        cell.outputs = _joined_streams(cell.outputs)
     return nb
+
+
+def _joined_streams(outputs: list[Any]) -> list[Any]:
+    joined: list[Any] = []
+    for output in outputs:
+        last = joined[-1] if joined else None
+        if (
+            output.output_type == "stream"
+            and last is not None
+            and last.output_type == "stream"
+            and last.name == output.name
+        ):
+            last.text += output.text
+        else:
+            joined.append(output)
+    return joined
+
+
+def _as_nbval_compares(outputs: list[Any]) -> list[Any]:
+    """Outputs as nbval compares them: every output of one stream joined into its first."""
+    merged: list[Any] = []
+    streams: dict[str, dict[str, Any]] = {}
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            if output["name"] in streams:
+                streams[output["name"]]["text"] += output["text"]
+                continue
+            output = streams[output["name"]] = {**output}  # noqa: PLW2901 - a copy to join into
+        merged.append(output)
+    return merged
 
 
 def sanitize_patterns(path: Path = SANITIZE) -> list[tuple[re.Pattern[str], str]]:
@@ -107,7 +143,8 @@ def keep_committed(old: nbformat.NotebookNode, new: nbformat.NotebookNode) -> No
         was = before.get(cell.get("id"))
         if cell.cell_type != "code" or was is None or was.source != cell.source or not was.outputs:
             continue
-        if _sanitized(was.outputs, patterns) == _sanitized(cell.outputs, patterns):
+        old, new = (_sanitized(_as_nbval_compares(o), patterns) for o in (was.outputs, cell.outputs))
+        if old == new:
             cell.outputs = was.outputs
 
 

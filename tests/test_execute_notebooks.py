@@ -145,6 +145,34 @@ def test_widget_views_state_and_timings_are_not_written() -> None:
     assert nb.cells[0].outputs[0].data == {"text/plain": "Exercise", "text/html": "<p>Exercise</p>"}
 
 
+def test_adjacent_outputs_of_one_stream_are_written_joined() -> None:
+    cell = new_code_cell("work()", execution_count=1)
+    cell.outputs = [
+        new_output("stream", name="stdout", text="one"),
+        new_output("stream", name="stdout", text="\ntwo\n"),
+        new_output("stream", name="stderr", text="careful\n"),
+        new_output("stream", name="stdout", text="three\n"),
+    ]
+    nb = script.without_widget_views(new_notebook(cells=[cell]))
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [
+        ("stdout", "one\ntwo\n"),
+        ("stderr", "careful\n"),
+        ("stdout", "three\n"),
+    ]
+
+
+def test_a_different_chunking_of_the_same_stream_keeps_the_committed_bytes() -> None:
+    committed = new_notebook(cells=[new_code_cell("work()", execution_count=1)])
+    committed.cells[0].outputs = [
+        new_output("stream", name="stdout", text="a"),
+        new_output("stream", name="stdout", text="b\n"),
+    ]
+    rerun = nbformat.from_dict(committed)
+    rerun.cells[0].outputs = [new_output("stream", name="stdout", text="ab\n")]
+    script.keep_committed(committed, rerun)
+    assert [o.text for o in rerun.cells[0].outputs] == ["a", "b\n"]
+
+
 def test_outputs_that_differ_only_where_masked_keep_the_committed_bytes() -> None:
     def notebook(text: str) -> nbformat.NotebookNode:
         cell = new_code_cell("print(x)", execution_count=1)
