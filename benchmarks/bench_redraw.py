@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 import sessionkit
-from sessionkit.diagram import diagram
+from sessionkit.statediagram import diagram
 from sessionkit.widgets import log_html, objects_html, render_picture, sql_groups, sql_html
 
 

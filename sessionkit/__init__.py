@@ -19,7 +19,7 @@ from sessionkit.tracker import Tracker, track
 if TYPE_CHECKING:
     from pandas import DataFrame
 
-    from sessionkit.diagram import StateDiagram
+    from sessionkit.statediagram import StateDiagram
 
 __version__ = "0.1.0"
 
@@ -54,8 +54,8 @@ __all__ = [
 
 
 def diagram(snapshot: Snapshot, **options: Any) -> StateDiagram:
-    """The graphviz state diagram of a snapshot (see ``sessionkit.diagram.StateDiagram``)."""
-    from sessionkit.diagram import diagram as build
+    """The graphviz state diagram of a snapshot (see ``sessionkit.statediagram.StateDiagram``)."""
+    from sessionkit.statediagram import diagram as build
 
     return build(snapshot, **options)
 

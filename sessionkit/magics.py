@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from traitlets import Bool, Float, Int, TraitError, observe, validate
 from traitlets.config.configurable import Configurable
 
-from sessionkit.diagram import DEFAULT_MAX_TOKENS
 from sessionkit.exceptions import InvalidSettingError, SessionkitError
+from sessionkit.statediagram import DEFAULT_MAX_TOKENS
 from sessionkit.targets import model_targets, resolve
 from sessionkit.tracker import Tracker, track
 from sessionkit.widgets import (
@@ -55,7 +55,7 @@ from sessionkit.widgets import (
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from sessionkit.diagram import StateDiagram
+    from sessionkit.statediagram import StateDiagram
 
 __all__ = ["SessionkitMagics", "SettingError", "load_ipython_extension", "unload_ipython_extension"]
 

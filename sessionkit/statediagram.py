@@ -29,7 +29,6 @@ import re
 import sys
 import tempfile
 import threading
-import types
 from itertools import compress, repeat
 from operator import attrgetter, ge
 from pathlib import Path
@@ -534,12 +533,3 @@ def render(source: str, fmt: str = "svg") -> bytes:
     msg = f"Could not render the state diagram as {fmt}: {clean(reason, _TOOLTIP_LIMIT)}"
     raise RenderError(msg) from failure
 
-
-class _CallableModule(types.ModuleType):
-    """``sessionkit.diagram`` stays callable once this submodule is imported over the function of that name."""
-
-    def __call__(self, snapshot: Snapshot, **options: Any) -> StateDiagram:
-        return diagram(snapshot, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -27,7 +27,7 @@ from sessionkit.targets import Target, model_targets, resolve
 if TYPE_CHECKING:
     from pandas import DataFrame
 
-    from sessionkit.diagram import StateDiagram
+    from sessionkit.statediagram import StateDiagram
     from sessionkit.widgets import LiveView, ReplayView
 
 Callback = Callable[[Event], object]
@@ -502,7 +502,7 @@ class Tracker:
 
     def diagram(self, at: int | None = None, **options: Any) -> StateDiagram:
         """The state diagram now, or as it was right after event ``at``."""
-        from sessionkit.diagram import diagram
+        from sessionkit.statediagram import diagram
 
         return diagram(self.snapshot(at=at), **options)
 

@@ -25,10 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sessionkit.diagram import DEFAULT_MAX_TOKENS
 from sessionkit.events import Event, Flush, Statement, format_identity
 from sessionkit.exceptions import EventNotFoundError, InvalidSettingError
 from sessionkit.snapshot import ObjectSnapshot, Snapshot, replay
+from sessionkit.statediagram import DEFAULT_MAX_TOKENS
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -285,7 +285,7 @@ def inline_svg(svg: str) -> str:
 
 def render_diagram(snapshot: Snapshot, max_tokens: int) -> tuple[str, str, str]:
     """``(svg, html, text)`` of the state diagram; if it cannot be drawn, no SVG and the DOT text with the reason."""
-    from sessionkit.diagram import diagram
+    from sessionkit.statediagram import diagram
 
     source = ""
     text = snapshot.summary()

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import sessionkit
 from sessionkit import InvalidSettingError, ObjectSnapshot, ObjectState, Snapshot, Transition, state_of, track
-from sessionkit.diagram import (
+from sessionkit.statediagram import (
     CLUSTERS,
     EDGE_LABELS,
     SAVE_FORMATS,
@@ -777,10 +777,10 @@ def test_sessionkit_diagram_stays_callable_after_the_submodule_is_imported() -> 
         "from sessionkit import Snapshot\n"
         "empty = Snapshot([], at=0, live=True)\n"
         "first = sessionkit.diagram(empty)\n"
-        "import sessionkit.diagram\n"
+        "import sessionkit.statediagram\n"
         "second = sessionkit.diagram(empty, max_tokens=3)\n"
         "print(type(first).__name__, type(second).__name__, second.max_tokens)\n"
-        "print(sessionkit.diagram.StateDiagram is type(first))\n"
+        "print(sessionkit.statediagram.StateDiagram is type(first))\n"
     )
     result = run_python(code, {**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
@@ -789,9 +789,9 @@ def test_sessionkit_diagram_stays_callable_after_the_submodule_is_imported() -> 
 
 def test_importing_the_module_imports_no_graphviz_until_a_picture_is_made() -> None:
     code = (
-        "import sys, sessionkit.diagram\n"
+        "import sys, sessionkit.statediagram\n"
         "print(sorted(m for m in ('graphviz', 'pygraphviz') if m in sys.modules))\n"
-        "sessionkit.diagram.diagram(sessionkit.Snapshot([], at=0, live=True))\n"
+        "sessionkit.statediagram.diagram(sessionkit.Snapshot([], at=0, live=True))\n"
         "print(sorted(m for m in ('graphviz', 'pygraphviz') if m in sys.modules))\n"
     )
     result = run_python(code, {**os.environ, "PYTHONPATH": str(ROOT)})

@@ -418,7 +418,7 @@ def test_errors_while_drawing_never_reach_the_session(
 
 
 def test_a_diagram_that_cannot_be_rendered_shows_the_reason(make_view: Any, monkeypatch: Any) -> None:
-    from sessionkit import diagram as diagram_module
+    from sessionkit import statediagram as diagram_module
 
     def no_svg(self: Any) -> str:
         raise OSError("no renderer")
