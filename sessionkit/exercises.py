@@ -158,10 +158,10 @@ class Exercise:
     ``obj`` is a mapped instance: the right answer is ``state_of(obj)`` when the exercise is
     created, which is when the question is asked. Or ``obj`` is a function of no arguments
     that returns one: then the answer is looked up at every check, so the question can come
-    before the code it is about. ``choices`` limits the
-    states offered (all five by default). ``tracker`` (a :class:`sessionkit.Tracker`) adds what
-    it recorded for the object to the feedback. ``interactive``: ``None`` shows widgets inside an
-    IPython kernel that has ipywidgets, ``True`` always builds them, ``False`` never does.
+    before the code it is about. ``choices`` limits the states offered (all five by default).
+    ``tracker`` (a :class:`sessionkit.Tracker`) adds what it recorded for the object to the
+    feedback. ``interactive``: ``None`` shows widgets inside an IPython kernel that has
+    ipywidgets, ``True`` always builds them, ``False`` never does.
     """
 
     def __init__(
@@ -196,6 +196,8 @@ class Exercise:
         self._obj, self._lazy = _target(obj)
         #: The object's state when the question was asked (``None`` for a function, looked up at each check).
         self.asked: ObjectState | None = None if self._lazy else state_of(obj)
+        if self.asked is not None:
+            self._offered(self.asked)
         self._asked_at = _last_seq(tracker) if not self._lazy else None
         self.attempts: list[Outcome] = []
         self.hint_shown = False
@@ -231,13 +233,7 @@ class Exercise:
         given = parse_state(answer, self.choices)
         now = state_of(self.obj)
         expected = now if self.asked is None else self.asked
-        if expected not in self.choices:
-            offered = ", ".join(state.value for state in self.choices)
-            msg = (
-                f"The object is really {expected}, which this exercise does not offer ({offered}); "
-                f"add {expected.value!r} to its choices."
-            )
-            raise InvalidSettingError(msg)
+        self._offered(expected)
         outcome = Outcome(
             correct=given is expected,
             given=given,
@@ -251,6 +247,15 @@ class Exercise:
         if self.quiz is not None:
             self.quiz._changed()  # noqa: SLF001 - the quiz owns its exercises
         return outcome
+
+    def _offered(self, state: ObjectState) -> None:
+        if state not in self.choices:
+            offered = ", ".join(choice.value for choice in self.choices)
+            msg = (
+                f"The object is really {state}, which this exercise does not offer ({offered}); "
+                f"add {state.value!r} to its choices."
+            )
+            raise InvalidSettingError(msg)
 
     def show_hint(self) -> str:
         """The hint (counted in the quiz score), or a sentence saying there is none."""

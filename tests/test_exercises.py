@@ -178,9 +178,15 @@ def test_a_function_returning_no_mapped_object_fails_clearly_at_check() -> None:
 def test_a_real_state_the_choices_do_not_offer_is_reported(session: Session) -> None:
     ann = Author(name="Ann")
     session.add(ann)
-    exercise = Exercise("Which state?", ann, choices=["transient", "persistent"])
+    with pytest.raises(InvalidSettingError) as caught:
+        Exercise("Which state?", ann, choices=["transient", "persistent"])
+    assert str(caught.value) == (
+        "The object is really pending, which this exercise does not offer (transient, persistent); "
+        "add 'pending' to its choices."
+    )
+    later = Exercise("Which state?", lambda: ann, choices=["transient", "persistent"])
     with pytest.raises(InvalidSettingError, match=r"really pending, which this exercise does not offer"):
-        exercise.check("transient")
+        later.check("transient")
 
 
 # ---------------------------------------------------------------------- bad settings
