@@ -6,7 +6,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.orm import session as orm_session
@@ -123,8 +123,8 @@ class _FactorySwap:
     for the factory's lifetime, so tracking again reaches sessions it made earlier.
     """
 
-    _lock = threading.Lock()
-    _by_factory: weakref.WeakKeyDictionary[Any, _FactorySwap] = weakref.WeakKeyDictionary()
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _by_factory: ClassVar[weakref.WeakKeyDictionary[Any, _FactorySwap]] = weakref.WeakKeyDictionary()
 
     def __init__(self, factory: Any, base: type[Session]) -> None:
         self._factory = weakref.ref(factory)
@@ -145,7 +145,7 @@ class _FactorySwap:
     def claim(self) -> Callable[[], None]:
         """Put the private subclass in place; returns the function that releases this claim."""
         factory = self._factory()
-        if factory is None:  # pragma: no cover - the Target holding the claim keeps the factory alive
+        if factory is None:  # pragma: no cover - a factory already collected has no sessions to reach
             return _nothing
         with self._lock:
             if self._claims == 0:
