@@ -50,8 +50,9 @@ class Transition(Event):
 
     def describe(self) -> str:
         """Say in one sentence what happened."""
-        source = "loaded from a row" if self.before is None else f"went from {self.before} to"
-        return f"{self.label} {source} {self.after} ({self.hook}, {self.session})."
+        if self.before is None:
+            return f"{self.label} was loaded from a row; it is {self.after} ({self.hook}, {self.session})."
+        return f"{self.label} went from {self.before} to {self.after} ({self.hook}, {self.session})."
 
 
 @dataclass(frozen=True, slots=True)

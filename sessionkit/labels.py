@@ -51,6 +51,10 @@ class Labels:
         self.collected: deque[str] = deque(maxlen=RECENTLY_COLLECTED)
         self.collected_count = 0
 
+    def known(self, state: Any) -> str | None:
+        """The label of an ``InstanceState`` if it has one yet."""
+        return self._by_state.get(state)
+
     def label(self, state: Any) -> str:
         """The label of an ``InstanceState``, given at first sight."""
         found = self._by_state.get(state)

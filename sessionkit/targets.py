@@ -57,7 +57,7 @@ def resolve(target: Any) -> Target:
     if isinstance(target, Session):
         return Target(target, type(target), target, f"{type(target).__name__} instance")
     if isinstance(target, scoped_session):
-        factory = target.session_factory
+        factory: Any = target.session_factory  # typed as a sessionmaker, but any callable is allowed
         if isinstance(factory, sessionmaker):
             return Target(factory, factory.class_, None, "scoped_session")
         msg = (

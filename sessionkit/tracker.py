@@ -36,7 +36,7 @@ Callback = Callable[[Event], object]
 _LARGE_BATCH = 1_000
 
 #: Hooks whose promise a tracker checks when the transaction ends (see ``_verify``).
-_WATCHED = ("persistent_to_deleted", "deleted_to_detached")
+_WATCHED = ("persistent_to_deleted", "deleted_to_detached", "deleted_to_persistent")
 
 
 def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: Any = None) -> Tracker:
@@ -93,8 +93,9 @@ class Tracker:
         self._last_flush: dict[int, int] = {}
         self._watch: dict[int, list[tuple[str, Any]]] = {}
         self._committed: set[int] = set()
+        self._joined_mid_transaction: set[int] = set()
         self._connections: dict[int, list[Any]] = {}
-        self._listening_connections: weakref.WeakKeyDictionary[Any, Callable[..., None]] = (
+        self._listening_connections: weakref.WeakKeyDictionary[Any, Callable[..., object]] = (
             weakref.WeakKeyDictionary()
         )
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
@@ -129,6 +130,7 @@ class Tracker:
             self._sessions[session.hash_key] = session
             transaction = session.get_transaction()
             if transaction is not None:
+                self._joined_mid_transaction.add(session.hash_key)
                 for connection, *_ in list(getattr(transaction, "_connections", {}).values()):
                     self._on_begin(session, transaction, connection)
 
@@ -225,36 +227,27 @@ class Tracker:
             event.remove(connection, "before_cursor_execute", on_sql)
 
     def _verify(self, session: Any, key: int) -> None:
-        """Note where an object's real state is not what the last hook said, as the transaction ends.
+        """Note where an object's real state is not what its hooks said, as the transaction ends.
 
         SQLAlchemy detaches flushed-deleted objects at commit only when ``expire_on_commit``
-        is set; a rollback can fire ``deleted_to_detached`` for an object it then makes transient.
+        is set; a rollback can fire ``deleted_to_detached`` for an object it then makes
+        transient, and ``deleted_to_persistent`` for one that was only marked by ``delete()``.
         """
         watched = self._watch.pop(key, [])
         committed = key in self._committed
         self._committed.discard(key)
+        joined_late = key in self._joined_mid_transaction
+        self._joined_mid_transaction.discard(key)
         if not watched or (committed and session.expire_on_commit):
             return
-        last_hook = {state: hook for hook, state in watched}
-        for state, hook in last_hook.items():
-            actual = state_of_instance_state(state)
-            expected = ObjectState.DETACHED
-            if hook == "deleted_to_detached" and actual is not ObjectState.DETACHED:
-                text = (
-                    "{label} is really {actual}, although SQLAlchemy fired deleted_to_detached: "
-                    "the rollback undid its INSERT as well as its DELETE."
-                )
-            elif hook == "persistent_to_deleted" and actual is ObjectState.DELETED:
-                text = (
-                    "{label} is still deleted after the commit: with expire_on_commit=False "
-                    "SQLAlchemy neither detaches it nor fires deleted_to_detached."
-                    if committed
-                    else "{label} is still deleted after the transaction ended: close() and expunge_all() "
-                    "do not detach a flushed-deleted object, and no hook fires."
-                )
-            else:
-                continue
-            self._record("note", key, state, hook, expected, actual, text)
+        hooks: dict[Any, list[str]] = {}
+        for hook, state in watched:
+            hooks.setdefault(state, []).append(hook)
+        for state, seen in hooks.items():
+            note = _disagreement(seen, state_of_instance_state(state), committed=committed, joined_late=joined_late)
+            if note is not None:
+                hook, expected, actual, text = note
+                self._record("note", key, state, hook, expected, actual, text)
 
     # ------------------------------------------------------------------ the log
     def _drain_quietly(self) -> None:
@@ -279,17 +272,52 @@ class Tracker:
 
     def _build(self, batch: list[tuple[Any, ...]]) -> None:
         skip = len(batch) - self.max_events
-        for entry in batch:
-            made = self._materialize(entry, keep=skip <= 0)
-            skip -= 1
-            if made is None:
-                continue
-            self._events.append(made)
-            if isinstance(made, Transition):
-                self._last_transition = made
-            for callback in list(self._subscribers):
-                self._notify(callback, made)
+        for run in self._runs(batch):
+            for entry in run:
+                made = self._materialize(entry, keep=skip <= 0)
+                skip -= 1
+                if made is None:
+                    continue
+                self._events.append(made)
+                if isinstance(made, Transition):
+                    self._last_transition = made
+                for callback in list(self._subscribers):
+                    self._notify(callback, made)
         self._labels.settle()
+
+    def _runs(self, batch: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+        """The batch in runs; a run of one hook in one step (a flush, a rollback, ...) in label order.
+
+        SQLAlchemy fires the hooks of one step in set order, which changes from run to run;
+        a run has no order of its own, so it is shown in a deterministic one: by label, or
+        by primary key for objects not labelled yet. The run keeps its sequence numbers.
+        Runs are yielded one at a time, so objects labelled in one run order the next.
+        """
+        start = 0
+        while start < len(batch):
+            kind, key = batch[start][1], batch[start][2]
+            end = start + 1
+            if kind in HOOKS:
+                while end < len(batch) and batch[end][1] == kind and batch[end][2] == key:
+                    end += 1
+            run = batch[start:end]
+            if len(run) > 1:
+                try:
+                    ordered = sorted(run, key=self._run_order)
+                except TypeError:  # primary keys of kinds that do not compare
+                    ordered = run
+                run = [(numbered[0], *entry[1:]) for numbered, entry in zip(run, ordered, strict=True)]
+            yield run
+            start = end
+
+    def _run_order(self, entry: tuple[Any, ...]) -> tuple[Any, ...]:
+        state, identity_key = entry[3], entry[4]
+        label = self._labels.known(state)
+        if label is not None:
+            name, _, number = label.rpartition(" ")
+            return (0, name, int(number), ())
+        identity = () if identity_key is None else tuple(identity_key[1])
+        return (1, state.class_.__name__, 0, identity)
 
     def _materialize(self, entry: tuple[Any, ...], *, keep: bool) -> Event | None:  # noqa: C901, PLR0911
         """Turn one raw entry into an event (or, when ``keep`` is false, only note what it names)."""
@@ -527,6 +555,36 @@ class Tracker:
     def __repr__(self) -> str:
         status = "tracking" if self._active else "stopped"
         return f"<sessionkit.Tracker {status} {self.target.description}: {len(self)} events>"
+
+
+def _disagreement(
+    hooks: list[str], actual: ObjectState, *, committed: bool, joined_late: bool
+) -> tuple[str, ObjectState, ObjectState, str] | None:
+    """``(hook, what it implied, the real state, a sentence)`` where one object's hooks misled, else ``None``."""
+    last = hooks[-1]
+    if last == "deleted_to_detached" and actual is not ObjectState.DETACHED:
+        text = (
+            "{label} is really {actual}, although SQLAlchemy fired deleted_to_detached: "
+            "the rollback undid its INSERT as well as its DELETE."
+        )
+        return last, ObjectState.DETACHED, actual, text
+    if last == "persistent_to_deleted" and actual is ObjectState.DELETED:
+        text = (
+            "{label} is still deleted after the commit: with expire_on_commit=False "
+            "SQLAlchemy neither detaches it nor fires deleted_to_detached."
+            if committed
+            else "{label} is still deleted after the transaction ended: close() and expunge_all() "
+            "do not detach a flushed-deleted object, and no hook fires."
+        )
+        return last, ObjectState.DETACHED, actual, text
+    first_restore = hooks.index("deleted_to_persistent") if "deleted_to_persistent" in hooks else None
+    if first_restore is not None and "persistent_to_deleted" not in hooks[:first_restore] and not joined_late:
+        text = (
+            "{label} was never deleted: delete() only marked it and no flush ran, so it stayed "
+            "persistent; SQLAlchemy still fires deleted_to_persistent when the rollback unmarks it."
+        )
+        return "deleted_to_persistent", ObjectState.DELETED, ObjectState.PERSISTENT, text
+    return None
 
 
 def _first(entry: tuple[Any, ...]) -> Any:

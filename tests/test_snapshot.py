@@ -251,3 +251,57 @@ def test_sessions_in_several_threads_record_every_event_once(engine: Engine, tmp
     assert seqs == sorted(seqs)
     assert len(set(seqs)) == len(seqs)
     assert Counter(e.kind for e in tracker.events)["commit"] == threads
+
+
+def test_a_rolled_back_unflushed_delete_is_noted(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.commit()
+    tracker = track(session)
+    session.delete(a)
+    session.rollback()
+    assert [t.hook for t in tracker.transitions] == ["deleted_to_persistent"]
+    (note,) = tracker.notes
+    assert (note.label, note.hook, note.actual) == ("Author 1", "deleted_to_persistent", ObjectState.PERSISTENT)
+    assert "never deleted" in note.text
+
+
+def test_a_rolled_back_flushed_delete_is_not_noted(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.commit()
+    tracker = track(session)
+    session.delete(a)
+    session.flush()
+    session.rollback()
+    assert [t.hook for t in tracker.transitions] == ["persistent_to_deleted", "deleted_to_persistent"]
+    assert tracker.notes == []
+
+
+# ---------------------------------------------------------------- deterministic order within a step
+
+
+def test_one_hook_for_many_objects_is_logged_in_label_order(session: Session) -> None:
+    tracker = track(session)
+    authors = [Author(name=f"a{i}") for i in range(30)]
+    session.add_all(authors)
+    session.flush()
+    session.rollback()  # persistent_to_transient for all, in SQLAlchemy's set order
+    for hook in ("pending_to_persistent", "persistent_to_transient"):
+        run = [t for t in tracker.transitions if t.hook == hook]
+        assert [t.label for t in run] == [f"Author {i}" for i in range(1, 31)]
+        assert [t.seq for t in run] == sorted(t.seq for t in run)
+        assert [t.instance for t in run] == authors
+
+
+def test_objects_first_seen_together_are_labelled_by_primary_key(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as session:
+        parent = Author(books=[Book(title=str(i)) for i in range(20)])
+        session.add(parent)
+        session.commit()
+        books_by_id = sorted(parent.books, key=lambda b: b.id)
+    with Maker() as session:
+        tracker = track(session)
+        session.delete(parent)  # detached_to_persistent for the parent and each book
+        labelled = {t.label: t.instance for t in tracker.transitions if t.label.startswith("Book")}
+    assert [labelled[f"Book {i}"] for i in range(1, 21)] == books_by_id
