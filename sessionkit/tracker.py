@@ -7,7 +7,7 @@ buffer. Labels, weak references and event objects are made when someone reads th
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import threading
 import warnings
 import weakref
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from sessionkit.widgets import LiveView, ReplayView
 
 Callback = Callable[[Event], object]
+
+#: The states in which an object has an identity (a primary key).
+_KEYED = frozenset({ObjectState.PERSISTENT, ObjectState.DELETED, ObjectState.DETACHED})
 
 #: Batches this large are built with the cyclic garbage collector paused.
 _LARGE_BATCH = 1_000
@@ -77,8 +80,8 @@ class Tracker:
         self.target = target
         self.sql = sql
         self.max_events = max_events
-        self._raw: deque[tuple[Any, ...]] = deque(maxlen=max_events)
-        self._ids = itertools.count()
+        self._raw: list[tuple[Any, ...]] = []
+        self._raw_limit = max_events + max(64, max_events // 4)  # trimmed back to max_events past this
         self._recorded = 0
         self._cleared = 0
         self._events: deque[Event] = deque(maxlen=max_events)
@@ -135,38 +138,52 @@ class Tracker:
                     self._on_begin(session, transaction, connection)
 
     def _hook_listener(self, hook: str) -> Callable[[Any, Any], None]:
-        append, next_id, wake = self._raw.append, self._ids.__next__, self._wake
+        raw, wake, limit, woken = self._raw, self._wake, self._raw_limit, self._woken
+        append = raw.append
         if hook not in _WATCHED:
 
             def listener(session: Any, state: Any) -> None:
-                append((next_id(), hook, session.hash_key, state, state.key))
-                if wake:
-                    for woken in wake:
-                        woken()
+                append((hook, session.hash_key, state))
+                if wake or len(raw) > limit:
+                    woken()
 
             return listener
         watch = self._watch
 
         def watched_listener(session: Any, state: Any) -> None:
             key = session.hash_key
-            append((next_id(), hook, key, state, state.key))
+            append((hook, key, state))
             watch.setdefault(key, []).append((hook, state))
-            if wake:
-                for woken in wake:
-                    woken()
+            if wake or len(raw) > limit:
+                woken()
 
         return watched_listener
 
     def _init_listener(self) -> Callable[..., None]:
         def listener(state: Any, args: Any, kwargs: Any) -> None:  # noqa: ARG001
-            self._record("init", None, state, None)
+            self._record("init", None, state)
 
         return listener
 
     def _record(self, *entry: Any) -> None:
-        self._raw.append((next(self._ids), *entry))
+        self._raw.append(entry)
+        if self._wake or len(self._raw) > self._raw_limit:
+            self._woken()
+
+    def _woken(self) -> None:
+        """After a record: keep the unread buffer bounded, then wake subscribers and watchers."""
+        if len(self._raw) > self._raw_limit:
+            self._trim()
         for woken in self._wake:
             woken()
+
+    def _trim(self) -> None:
+        """Drop the oldest unread records beyond ``max_events``: nobody can see them any more."""
+        with self._lock:
+            excess = len(self._raw) - self.max_events
+            if excess > 0:
+                del self._raw[:excess]
+                self._recorded += excess
 
     def _on_transaction_create(self, session: Any, transaction: Any) -> None:
         self._sessions[session.hash_key] = session
@@ -177,7 +194,8 @@ class Tracker:
         if not self.sql or not self._active or connection in self._listening_connections:
             return
         key = session.hash_key
-        append, next_id, wake, in_flush = self._raw.append, self._ids.__next__, self._wake, self._in_flush
+        raw, wake, limit, woken, in_flush = self._raw, self._wake, self._raw_limit, self._woken, self._in_flush
+        append = raw.append
 
         def on_sql(  # noqa: PLR0917 - SQLAlchemy's signature
             conn: Any,  # noqa: ARG001
@@ -187,10 +205,9 @@ class Tracker:
             context: Any,  # noqa: ARG001
             executemany: bool,
         ) -> tuple[str, Any]:
-            append((next_id(), "sql", key, statement, parameters, executemany, key in in_flush))
-            if wake:
-                for woken in wake:
-                    woken()
+            append(("sql", key, statement, parameters, executemany, key in in_flush))
+            if wake or len(raw) > limit:
+                woken()
             return statement, parameters
 
         # retval=True spares SQLAlchemy's wrapper call: this runs once per statement (per row, for some INSERTs).
@@ -259,12 +276,12 @@ class Tracker:
     def _drain(self) -> None:
         with self._lock:
             raw = self._raw
-            batch = [raw.popleft() for _ in range(len(raw))]
-            if not batch:
+            count = len(raw)
+            if not count:
                 return
-            batch.sort(key=_first)  # entries from several threads can land slightly out of order
-            self._recorded = max(self._recorded, batch[-1][0] + 1)
-            if len(batch) < _LARGE_BATCH:
+            batch = raw[:count]
+            del raw[:count]  # records appended meanwhile (other threads) stay for the next read
+            if count < _LARGE_BATCH:
                 self._build(batch)
             else:
                 with gc_paused():
@@ -274,7 +291,8 @@ class Tracker:
         skip = len(batch) - self.max_events
         for run in self._runs(batch):
             for entry in run:
-                made = self._materialize(entry, keep=skip <= 0)
+                self._recorded += 1
+                made = self._materialize(self._recorded, entry, keep=skip <= 0)
                 skip -= 1
                 if made is None:
                     continue
@@ -290,66 +308,61 @@ class Tracker:
 
         SQLAlchemy fires the hooks of one step in set order, which changes from run to run;
         a run has no order of its own, so it is shown in a deterministic one: by label, or
-        by primary key for objects not labelled yet. The run keeps its sequence numbers.
-        Runs are yielded one at a time, so objects labelled in one run order the next.
+        by primary key for objects not labelled yet. Runs are yielded one at a time, so
+        objects labelled in one run order the next.
         """
         start = 0
         while start < len(batch):
-            kind, key = batch[start][1], batch[start][2]
+            kind, key = batch[start][0], batch[start][1]
             end = start + 1
             if kind in HOOKS:
-                while end < len(batch) and batch[end][1] == kind and batch[end][2] == key:
+                while end < len(batch) and batch[end][0] == kind and batch[end][1] == key:
                     end += 1
             run = batch[start:end]
             if len(run) > 1:
-                try:
-                    ordered = sorted(run, key=self._run_order)
-                except TypeError:  # primary keys of kinds that do not compare
-                    ordered = run
-                run = [(numbered[0], *entry[1:]) for numbered, entry in zip(run, ordered, strict=True)]
+                with contextlib.suppress(TypeError):  # primary keys of kinds that do not compare
+                    run = sorted(run, key=self._run_order)
             yield run
             start = end
 
     def _run_order(self, entry: tuple[Any, ...]) -> tuple[Any, ...]:
-        state, identity_key = entry[3], entry[4]
+        state = entry[2]
         label = self._labels.known(state)
         if label is not None:
             name, _, number = label.rpartition(" ")
             return (0, name, int(number), ())
-        identity = () if identity_key is None else tuple(identity_key[1])
-        return (1, state.class_.__name__, 0, identity)
+        return (1, state.class_.__name__, 0, _identity(state))
 
-    def _materialize(self, entry: tuple[Any, ...], *, keep: bool) -> Event | None:  # noqa: C901, PLR0911
-        """Turn one raw entry into an event (or, when ``keep`` is false, only note what it names)."""
-        seq, kind, key = entry[0] + 1, entry[1], entry[2]
+    def _materialize(self, seq: int, entry: tuple[Any, ...], *, keep: bool) -> Event | None:  # noqa: C901, PLR0911
+        """Turn one record into event ``seq`` (or, when ``keep`` is false, only note what it names)."""
+        kind, key = entry[0], entry[1]
         session = None if key is None else self._session_label(key)
         if kind == "flush":
             self._last_flush[key] = seq
         if kind in HOOKS or kind == "init":
-            label = self._labels.label(entry[3])
+            label = self._labels.label(entry[2])
             self._labels.seen(label, seq)
         if not keep:
             return None
         if kind in HOOKS:
-            hook = HOOKS[kind]
-            identity_key = entry[4]
-            identity = None if identity_key is None else tuple(identity_key[1])
-            return Transition(seq, session, kind, hook.before, hook.after, label, identity, _ref(entry[3]))
+            hook, state = HOOKS[kind], entry[2]
+            identity = (_identity(state) or None) if hook.after in _KEYED else None
+            return Transition(seq, session, kind, hook.before, hook.after, label, identity, _ref(state))
         if kind == "sql":
-            statement, parameters, executemany, in_flush = entry[3:]
+            statement, parameters, executemany, in_flush = entry[2:]
             flush = self._last_flush.get(key) if in_flush else None
             return Statement(seq, session, statement, parameters, bool(executemany), flush)
         if kind == "flush":
-            return Flush(seq, session, *entry[3:])
+            return Flush(seq, session, *entry[2:])
         if kind == "begin":
-            return Begin(seq, session, entry[3])
+            return Begin(seq, session, entry[2])
         if kind == "commit":
-            return Commit(seq, session, entry[3])
+            return Commit(seq, session, entry[2])
         if kind == "rollback":
-            return Rollback(seq, session, entry[3])
+            return Rollback(seq, session, entry[2])
         if kind == "init":
-            return Created(seq, session, label, _ref(entry[3]))
-        state, hook_name, expected, actual, text = entry[3:]
+            return Created(seq, session, label, _ref(entry[2]))
+        state, hook_name, expected, actual, text = entry[2:]
         label = self._labels.label(state)
         self._labels.seen(label, seq)
         return Note(seq, session, label, hook_name, expected, actual, text.format(label=label, actual=actual))
@@ -587,8 +600,10 @@ def _disagreement(
     return None
 
 
-def _first(entry: tuple[Any, ...]) -> Any:
-    return entry[0]
+def _identity(state: Any) -> tuple[Any, ...]:
+    """The primary key of an ``InstanceState`` as it is now; empty while it has none."""
+    key = state.key
+    return () if key is None else tuple(key[1])
 
 
 def _undo_nothing() -> None:
