@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -76,6 +77,10 @@ def resolve(target: Any) -> Target:
 
 def _resolve_async(target: Any) -> Target | None:
     """Reach an async session or factory through the sync ``Session`` it wraps; ``None`` if not async."""
+    if "sqlalchemy.ext.asyncio" not in sys.modules:
+        # No async object can exist before SQLAlchemy's asyncio module is imported, and importing
+        # it needs greenlet, which a plain install of SQLAlchemy 2.1 does not bring.
+        return None
     from sqlalchemy.ext.asyncio import AsyncSession, async_scoped_session, async_sessionmaker
 
     if isinstance(target, AsyncSession):

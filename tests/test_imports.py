@@ -31,3 +31,15 @@ def test_the_core_modules_import_no_jupyter_code() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_tracking_needs_no_asyncio_extension() -> None:
+    # SQLAlchemy's asyncio extension needs greenlet, which a plain install of SQLAlchemy 2.1 lacks.
+    code = (
+        "import sys, sessionkit\n"
+        "from sqlalchemy.orm import sessionmaker\n"
+        "sessionkit.track(sessionmaker()).stop()\n"
+        "print('sqlalchemy.ext.asyncio' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
