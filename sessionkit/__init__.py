@@ -12,6 +12,7 @@ from sessionkit.exceptions import (
     SessionkitError,
     TargetError,
 )
+from sessionkit.exercises import Exercise, Quiz
 from sessionkit.snapshot import AttributeChange, ObjectSnapshot, Snapshot
 from sessionkit.states import HOOKS, ObjectState, state_of
 from sessionkit.tracker import Tracker, track
@@ -31,12 +32,14 @@ __all__ = [
     "Created",
     "Event",
     "EventNotFoundError",
+    "Exercise",
     "Flush",
     "InvalidSettingError",
     "NotMappedError",
     "Note",
     "ObjectSnapshot",
     "ObjectState",
+    "Quiz",
     "Rollback",
     "SessionkitError",
     "Snapshot",
