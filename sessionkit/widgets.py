@@ -776,7 +776,23 @@ def detach_views(tracker: Tracker) -> None:
         feed.close()
 
 
-class LiveView:
+class _PanelsView:
+    """What the live view and the replay share: their panels of widgets."""
+
+    _panels: _Panels | None
+
+    @property
+    def widget(self) -> Any:
+        """The ipywidgets ``VBox`` (``None`` without ipywidgets)."""
+        return None if self._panels is None else self._panels.root
+
+    @property
+    def diagram_widget(self) -> Any:
+        """The widget that shows the diagram (its ``svg`` trait is the SVG text)."""
+        return None if self._panels is None else self._panels.diagram
+
+
+class LiveView(_PanelsView):
     """The live picture of a tracked session: state diagram, identity map, event log and SQL of each flush.
 
     It redraws as events arrive, also while one long cell runs, at most
@@ -809,16 +825,6 @@ class LiveView:
         self._panels = _Panels(widgets) if widgets is not None else None
         self._feed: _Feed | None = _feed_for(tracker, clock=clock, schedule=schedule, shell=shell)
         self._feed.attach(self)
-
-    @property
-    def widget(self) -> Any:
-        """The ipywidgets ``VBox`` (``None`` without ipywidgets)."""
-        return None if self._panels is None else self._panels.root
-
-    @property
-    def diagram_widget(self) -> Any:
-        """The widget that shows the diagram (its ``svg`` trait is the SVG text)."""
-        return None if self._panels is None else self._panels.diagram
 
     @property
     def live(self) -> bool:
@@ -924,7 +930,7 @@ class LiveView:
 
 
 # ---------------------------------------------------------------------- replay
-class ReplayView:
+class ReplayView(_PanelsView):
     """A Play button and a slider over the recorded events, in the manner of Python Tutor.
 
     At step ``k`` (the event numbered ``k``) the diagram, the identity map and the SQL show
@@ -969,16 +975,6 @@ class ReplayView:
                 self.play.disabled = self.slider.disabled = True
             self._panels.show(self.picture)
             self.slider.observe(self._on_slider, names="value")
-
-    @property
-    def widget(self) -> Any:
-        """The ipywidgets ``VBox`` (``None`` without ipywidgets)."""
-        return None if self._panels is None else self._panels.root
-
-    @property
-    def diagram_widget(self) -> Any:
-        """The widget that shows the diagram."""
-        return None if self._panels is None else self._panels.diagram
 
     @property
     def step(self) -> int:
