@@ -94,7 +94,7 @@ class Tracker:
         self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._in_flush: set[int] = set()
         self._last_flush: dict[int, int] = {}
-        self._watch: dict[int, list[tuple[str, Any]]] = {}
+        self._watch: list[tuple[int, str, Any]] = []  # (session, hook, state) for _verify
         self._committed: set[int] = set()
         self._joined_mid_transaction: set[int] = set()
         self._connections: dict[int, list[Any]] = {}
@@ -148,12 +148,12 @@ class Tracker:
                     woken()
 
             return listener
-        watch = self._watch
+        watch = self._watch.append
 
         def watched_listener(session: Any, state: Any) -> None:
             key = session.hash_key
             append((hook, key, state))
-            watch.setdefault(key, []).append((hook, state))
+            watch((key, hook, state))
             if wake or len(raw) > limit:
                 woken()
 
@@ -217,7 +217,7 @@ class Tracker:
 
     def _on_before_flush(self, session: Any, flush_context: Any, instances: Any) -> None:  # noqa: ARG002
         self._in_flush.add(session.hash_key)
-        self._record("flush", session.hash_key, len(session.new), len(session.dirty), len(session.deleted))
+        self._record("flush", session.hash_key, *_pending_work(session))
 
     def _on_commit(self, session: Any) -> None:
         nested = session.in_nested_transaction()
@@ -250,7 +250,11 @@ class Tracker:
         is set; a rollback can fire ``deleted_to_detached`` for an object it then makes
         transient, and ``deleted_to_persistent`` for one that was only marked by ``delete()``.
         """
-        watched = self._watch.pop(key, [])
+        with self._lock:  # other threads may append meanwhile: only the entries seen here are replaced
+            count = len(self._watch)
+            seen = self._watch[:count]
+            watched = [(hook, state) for owner, hook, state in seen if owner == key]
+            self._watch[:count] = [entry for entry in seen if entry[0] != key]
         committed = key in self._committed
         self._committed.discard(key)
         joined_late = key in self._joined_mid_transaction
@@ -260,8 +264,8 @@ class Tracker:
         hooks: dict[Any, list[str]] = {}
         for hook, state in watched:
             hooks.setdefault(state, []).append(hook)
-        for state, seen in hooks.items():
-            note = _disagreement(seen, state_of_instance_state(state), committed=committed, joined_late=joined_late)
+        for state, fired in hooks.items():
+            note = _disagreement(fired, state_of_instance_state(state), committed=committed, joined_late=joined_late)
             if note is not None:
                 hook, expected, actual, text = note
                 self._record("note", key, state, hook, expected, actual, text)
@@ -598,6 +602,20 @@ def _disagreement(
         )
         return "deleted_to_persistent", ObjectState.DELETED, ObjectState.PERSISTENT, text
     return None
+
+
+def _pending_work(session: Any) -> tuple[int, int, int]:
+    """How many objects the flush starting now has to insert, update and delete.
+
+    ``session.new``, ``.dirty`` and ``.deleted`` build a set of every object each time; the
+    session's own collections give the same counts without that (the public ones otherwise).
+    """
+    try:
+        marked = session._deleted  # noqa: SLF001
+        modified = session.identity_map._modified  # noqa: SLF001
+        return len(session._new), sum(1 for state in modified if state not in marked), len(marked)  # noqa: SLF001
+    except AttributeError:  # pragma: no cover - a SQLAlchemy that reorganised its internals
+        return len(session.new), len(session.dirty), len(session.deleted)
 
 
 def _identity(state: Any) -> tuple[Any, ...]:

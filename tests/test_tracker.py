@@ -620,3 +620,18 @@ def test_a_failing_watcher_warns_once_and_never_breaks_the_session(session: Sess
     assert len([w for w in warned if issubclass(w.category, RuntimeWarning)]) == 1
     assert len(calls) == len(tracker.events)
     assert session.scalars(select(Author.name)).all() == ["Ann"]
+
+
+def test_flush_counts_agree_with_the_public_collections(session: Session) -> None:
+    tracker = track(session)
+    keep, change, drop = Author(name="keep"), Author(name="change"), Author(name="drop")
+    session.add_all([keep, change, drop])
+    session.commit()
+    session.delete(drop)  # loads drop.books first (the cascade), which autoflushes
+    change.name = "changed"
+    session.add_all([Author(), Author()])
+    expected = (len(session.new), len(session.dirty), len(session.deleted))
+    tracker.clear()
+    session.flush()
+    flush = next(e for e in tracker.events if e.kind == "flush")
+    assert (flush.new, flush.dirty, flush.deleted) == expected == (2, 1, 1)
