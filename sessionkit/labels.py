@@ -75,8 +75,9 @@ class Labels:
         return found
 
     def seen(self, label: str, seq: int) -> None:
-        """Remember that ``label`` took part in event ``seq``."""
-        self.last_seq[label] = seq
+        """Remember that ``label`` took part in event ``seq`` (while its object is alive)."""
+        if label in self._alive:
+            self.last_seq[label] = seq
 
     def alive(self) -> list[tuple[str, Any, Any]]:
         """``(label, object, InstanceState)`` for every labelled object still alive, in label order."""

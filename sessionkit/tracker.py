@@ -38,6 +38,11 @@ _KEYED = frozenset({ObjectState.PERSISTENT, ObjectState.DELETED, ObjectState.DET
 #: Batches this large are built with the cyclic garbage collector paused.
 _LARGE_BATCH = 1_000
 
+#: Hooks after which the session may no longer hold the object (a query's rows, expunge, close):
+#: a loop of these can go on with no other event, so they check the unread buffer's bound.
+#: After the others the session still holds the object, and the step's own events check it.
+_RELEASING = frozenset({"loaded_as_persistent", "persistent_to_detached", "pending_to_transient"})
+
 #: Hooks whose promise a tracker checks when the transaction ends (see ``_verify``).
 _WATCHED = ("persistent_to_deleted", "deleted_to_detached", "deleted_to_persistent")
 
@@ -140,11 +145,19 @@ class Tracker:
     def _hook_listener(self, hook: str) -> Callable[[Any, Any], None]:
         raw, wake, limit, woken = self._raw, self._wake, self._raw_limit, self._woken
         append = raw.append
+        if hook in _RELEASING:
+
+            def releasing_listener(session: Any, state: Any) -> None:
+                append((hook, session.hash_key, state))
+                if wake or len(raw) > limit:
+                    woken()
+
+            return releasing_listener
         if hook not in _WATCHED:
 
             def listener(session: Any, state: Any) -> None:
                 append((hook, session.hash_key, state))
-                if wake or len(raw) > limit:
+                if wake:
                     woken()
 
             return listener
@@ -154,7 +167,7 @@ class Tracker:
             key = session.hash_key
             append((hook, key, state))
             watch((key, hook, state))
-            if wake or len(raw) > limit:
+            if wake:
                 woken()
 
         return watched_listener
@@ -230,6 +243,8 @@ class Tracker:
             self._record("rollback", session.hash_key, previous_transaction.nested)
 
     def _on_transaction_end(self, session: Any, transaction: Any) -> None:
+        if len(self._raw) > self._raw_limit:
+            self._trim()
         key = session.hash_key
         self._in_flush.discard(key)  # a flush runs in a subtransaction of its own, even when it fails
         if transaction.parent is not None:

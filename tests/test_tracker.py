@@ -490,20 +490,46 @@ def test_the_log_is_bounded_oldest_first(session: Session) -> None:
     assert tracker.dropped == 151  # 200 transitions and one begin, minus the 50 kept
     assert events[-1].seq == 201
     assert [e.seq for e in events] == list(range(152, 202))
-    # Records trimmed before anyone read the log name no object; the unread buffer is trimmed in
-    # chunks (to max_events once it passes max_events + 64), so between 50 and 114 objects are known.
+    # Every object the kept records name is known, in its real state.
     snapshot = tracker.snapshot()
-    assert 50 <= len(snapshot) <= 50 + 64
+    assert len(snapshot) >= 50
     assert {o.state for o in snapshot} == {ObjectState.PENDING}
     assert [o.instance.id for o in snapshot] == [None] * len(snapshot)
 
 
-def test_memory_is_bounded_while_nobody_reads(session: Session) -> None:
+def test_memory_is_bounded_while_nobody_reads(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as setup:
+        setup.add_all([Author(name=str(i)) for i in range(500)])
+        setup.commit()
+    with Maker() as session:
+        tracker = track(session, max_events=10)
+        bound = tracker._raw_limit
+        assert bound == 10 + 64
+        # A query streaming rows the session does not keep (loaded_as_persistent, then expunge).
+        for author in session.scalars(select(Author)).yield_per(50):
+            session.expunge(author)
+            assert len(tracker._raw) <= bound
+        # Objects the session keeps (pending) are trimmed by the step that follows them.
+        for _ in range(500):
+            session.add(Author())
+        session.flush()
+        assert len(tracker._raw) <= bound
+        assert len(tracker.events) == 10
+        assert tracker.dropped > 2000 - 10
+
+
+def test_labels_of_collected_objects_leave_no_trace(session: Session) -> None:
     tracker = track(session, max_events=10)
-    for _ in range(500):
-        session.add(Author())
-    assert 10 <= len(tracker._raw) <= tracker._raw_limit == 10 + 64
-    assert tracker.dropped == 501 - 10
+    for _ in range(300):
+        author = Author()
+        session.add(author)
+        session.expunge(author)
+    del author
+    gc.collect()
+    snapshot = tracker.snapshot()
+    assert len(snapshot) == 0
+    assert snapshot.collected_count > 0  # those named by kept records; the rest were trimmed unread
+    assert len(tracker._labels.last_seq) == 0
 
 
 # ---------------------------------------------------------------- SQL capture
