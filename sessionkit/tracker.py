@@ -23,6 +23,7 @@ from sessionkit.labels import Labels, gc_paused
 from sessionkit.snapshot import Snapshot, capture, replay
 from sessionkit.states import HOOKS, ObjectState, state_of_instance_state
 from sessionkit.targets import Target, model_targets, resolve
+from sessionkit.truth import WATCHED, disagreement
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -42,9 +43,6 @@ _LARGE_BATCH = 1_000
 #: a loop of these can go on with no other event, so they check the unread buffer's bound.
 #: After the others the session still holds the object, and the step's own events check it.
 _RELEASING = frozenset({"loaded_as_persistent", "persistent_to_detached", "pending_to_transient"})
-
-#: Hooks whose promise a tracker checks when the transaction ends (see ``_verify``).
-_WATCHED = ("persistent_to_deleted", "deleted_to_detached", "deleted_to_persistent")
 
 
 def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: Any = None) -> Tracker:
@@ -153,7 +151,7 @@ class Tracker:
                     woken()
 
             return releasing_listener
-        if hook not in _WATCHED:
+        if hook not in WATCHED:
 
             def listener(session: Any, state: Any) -> None:
                 append((hook, session.hash_key, state))
@@ -280,7 +278,7 @@ class Tracker:
         for hook, state in watched:
             hooks.setdefault(state, []).append(hook)
         for state, fired in hooks.items():
-            note = _disagreement(fired, state_of_instance_state(state), committed=committed, joined_late=joined_late)
+            note = disagreement(fired, state_of_instance_state(state), committed=committed, joined_late=joined_late)
             if note is not None:
                 hook, expected, actual, text = note
                 self._record("note", key, state, hook, expected, actual, text)
@@ -587,36 +585,6 @@ class Tracker:
     def __repr__(self) -> str:
         status = "tracking" if self._active else "stopped"
         return f"<sessionkit.Tracker {status} {self.target.description}: {len(self)} events>"
-
-
-def _disagreement(
-    hooks: list[str], actual: ObjectState, *, committed: bool, joined_late: bool
-) -> tuple[str, ObjectState, ObjectState, str] | None:
-    """``(hook, what it implied, the real state, a sentence)`` where one object's hooks misled, else ``None``."""
-    last = hooks[-1]
-    if last == "deleted_to_detached" and actual is not ObjectState.DETACHED:
-        text = (
-            "{label} is really {actual}, although SQLAlchemy fired deleted_to_detached: "
-            "the rollback undid its INSERT as well as its DELETE."
-        )
-        return last, ObjectState.DETACHED, actual, text
-    if last == "persistent_to_deleted" and actual is ObjectState.DELETED:
-        text = (
-            "{label} is still deleted after the commit: with expire_on_commit=False "
-            "SQLAlchemy neither detaches it nor fires deleted_to_detached."
-            if committed
-            else "{label} is still deleted after the transaction ended: close() and expunge_all() "
-            "do not detach a flushed-deleted object, and no hook fires."
-        )
-        return last, ObjectState.DETACHED, actual, text
-    first_restore = hooks.index("deleted_to_persistent") if "deleted_to_persistent" in hooks else None
-    if first_restore is not None and "persistent_to_deleted" not in hooks[:first_restore] and not joined_late:
-        text = (
-            "{label} was never deleted: delete() only marked it and no flush ran, so it stayed "
-            "persistent; SQLAlchemy still fires deleted_to_persistent when the rollback unmarks it."
-        )
-        return "deleted_to_persistent", ObjectState.DELETED, ObjectState.PERSISTENT, text
-    return None
 
 
 def _pending_work(session: Any) -> tuple[int, int, int]:

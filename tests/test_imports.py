@@ -26,7 +26,7 @@ def test_the_core_modules_import_no_jupyter_code() -> None:
     code = (
         "import sys\n"
         "import sessionkit.states, sessionkit.events, sessionkit.tracker, sessionkit.snapshot\n"
-        "import sessionkit.exceptions, sessionkit.labels, sessionkit.targets\n"
+        "import sessionkit.exceptions, sessionkit.labels, sessionkit.targets, sessionkit.truth\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
