@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sessionkit.events import Event, Note, Transition, format_identity
 from sessionkit.exceptions import EventNotFoundError
-from sessionkit.states import STATE_ORDER, ObjectState, state_of_instance_state
+from sessionkit.states import ATTACHED_STATES, KEYED_STATES, STATE_ORDER, ObjectState, state_of_instance_state
 
 if TYPE_CHECKING:
     import weakref
@@ -216,12 +216,12 @@ def replay(events: list[Event], at: int) -> Snapshot:
         after = getattr(recorded, "after", None)
         if label is None or after is None:
             continue
-        identity = getattr(recorded, "identity", None) if after in _KEYED else None
+        identity = getattr(recorded, "identity", None) if after in KEYED_STATES else None
         current[label] = ObjectSnapshot(
             label=label,
             state=after,
             identity=identity,
-            session=recorded.session if after in _ATTACHED else None,
+            session=recorded.session if after in ATTACHED_STATES else None,
             last_seq=recorded.seq,
             _ref=getattr(recorded, "_ref", None),
         )
@@ -230,12 +230,10 @@ def replay(events: list[Event], at: int) -> Snapshot:
     return Snapshot(current.values(), at=at, live=False, last_transition=last_transition)
 
 
-_KEYED = frozenset({ObjectState.PERSISTENT, ObjectState.DELETED, ObjectState.DETACHED})
-_ATTACHED = frozenset({ObjectState.PENDING, ObjectState.PERSISTENT, ObjectState.DELETED})
 
 
 def _moved(obj: ObjectSnapshot, state: ObjectState, seq: int) -> ObjectSnapshot:
-    identity = obj.identity if state in _KEYED else None
-    session = obj.session if state in _ATTACHED else None
+    identity = obj.identity if state in KEYED_STATES else None
+    session = obj.session if state in ATTACHED_STATES else None
     return ObjectSnapshot(obj.label, state, identity, session, last_seq=seq, _ref=obj._ref)  # noqa: SLF001
 

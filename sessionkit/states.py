@@ -31,6 +31,12 @@ class ObjectState(enum.Enum):
 #: The states in the order an object travels through them.
 STATE_ORDER = tuple(ObjectState)
 
+#: The states in which an object has an identity (a primary key).
+KEYED_STATES = frozenset({ObjectState.PERSISTENT, ObjectState.DELETED, ObjectState.DETACHED})
+
+#: The states in which an object belongs to a session.
+ATTACHED_STATES = frozenset({ObjectState.PENDING, ObjectState.PERSISTENT, ObjectState.DELETED})
+
 
 def state_of(obj: Any) -> ObjectState:
     """Return the real current state of a mapped instance (tracked or not).

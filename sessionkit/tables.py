@@ -9,11 +9,11 @@ from sessionkit.events import Begin, Event, Flush, Statement, Transition, format
 from sessionkit.states import HOOKS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from pandas import DataFrame
 
-    from sessionkit.snapshot import Snapshot
+    from sessionkit.snapshot import ObjectSnapshot, Snapshot
 
 #: How many objects ``Snapshot._repr_html_`` lists before it says how many more there are.
 HTML_ROWS = 50
@@ -71,6 +71,22 @@ def events_frame(events: Iterable[Event]) -> DataFrame:
     return frame
 
 
+def changes_text(obj: ObjectSnapshot) -> str:
+    """An object's pending attribute changes in one line: ``name: 'old' -> 'new'; ...``."""
+    return "; ".join(
+        f"{c.name}: {', '.join(map(repr, c.deleted)) or '-'} -> {', '.join(map(repr, c.added)) or '-'}"
+        for c in obj.changes
+    )
+
+
+def most_recent(objects: Sequence[ObjectSnapshot], limit: int) -> list[ObjectSnapshot]:
+    """At most ``limit`` objects: the most recently active ones, kept in their original (label) order."""
+    if len(objects) <= limit:
+        return list(objects)
+    order = sorted(range(len(objects)), key=lambda i: (objects[i].last_seq or 0, i))
+    return [objects[i] for i in sorted(order[-limit:])]
+
+
 def snapshot_frame(snapshot: Snapshot) -> DataFrame:
     """The tracked objects, one row each, with their real state and sub-states."""
     import pandas as pd
@@ -86,10 +102,7 @@ def snapshot_frame(snapshot: Snapshot) -> DataFrame:
             "marked_for_deletion": obj.marked_for_deletion,
             "expired": obj.expired,
             "expired_attributes": ", ".join(obj.expired_attributes),
-            "changes": "; ".join(
-                f"{c.name}: {', '.join(map(repr, c.deleted)) or '-'} -> {', '.join(map(repr, c.added)) or '-'}"
-                for c in obj.changes
-            ),
+            "changes": changes_text(obj),
         }
         for obj in snapshot
     ]
@@ -104,10 +117,7 @@ def snapshot_html(snapshot: Snapshot, max_rows: int = HTML_ROWS) -> str:
     a last row counts the rest (``snapshot.to_frame()`` has them all).
     """
     objects = list(snapshot)
-    shown = objects
-    if len(objects) > max_rows:
-        recent = sorted(range(len(objects)), key=lambda i: (objects[i].last_seq or 0, i))[-max_rows:]
-        shown = [objects[i] for i in sorted(recent)]
+    shown = most_recent(objects, max_rows)
     header = "".join(f"<th>{c}</th>" for c in ("object", "state", "identity", "sub-states"))
     rows = "".join(
         "<tr>"

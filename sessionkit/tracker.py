@@ -21,7 +21,7 @@ from sessionkit.events import Begin, Commit, Created, Event, Flush, Note, Rollba
 from sessionkit.exceptions import EventNotFoundError, InvalidSettingError
 from sessionkit.labels import Labels, gc_paused
 from sessionkit.snapshot import Snapshot, capture, replay
-from sessionkit.states import HOOKS, ObjectState, state_of_instance_state
+from sessionkit.states import HOOKS, KEYED_STATES, state_of_instance_state
 from sessionkit.targets import Target, model_targets, resolve
 from sessionkit.truth import WATCHED, disagreement
 
@@ -32,9 +32,6 @@ if TYPE_CHECKING:
     from sessionkit.widgets import LiveView, ReplayView
 
 Callback = Callable[[Event], object]
-
-#: The states in which an object has an identity (a primary key).
-_KEYED = frozenset({ObjectState.PERSISTENT, ObjectState.DELETED, ObjectState.DETACHED})
 
 #: Batches this large are built with the cyclic garbage collector paused.
 _LARGE_BATCH = 1_000
@@ -363,7 +360,7 @@ class Tracker:
             return None
         if kind in HOOKS:
             hook, state = HOOKS[kind], entry[2]
-            identity = (_identity(state) or None) if hook.after in _KEYED else None
+            identity = (_identity(state) or None) if hook.after in KEYED_STATES else None
             return Transition(seq, session, kind, hook.before, hook.after, label, identity, _ref(state))
         if kind == "sql":
             statement, parameters, executemany, in_flush = entry[2:]

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from sessionkit.events import Event, Flush, Statement, format_identity
 from sessionkit.exceptions import EventNotFoundError, InvalidSettingError
-from sessionkit.snapshot import ObjectSnapshot, Snapshot, replay
+from sessionkit.snapshot import Snapshot, replay
 from sessionkit.statediagram import DEFAULT_MAX_TOKENS
+from sessionkit.tables import changes_text, most_recent
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -300,36 +301,20 @@ def render_diagram(snapshot: Snapshot, max_tokens: int) -> tuple[str, str, str]:
     return svg, f'<div class="sessionkit-diagram">{inline_svg(svg)}</div>', text
 
 
-def _most_recent(objects: Sequence[ObjectSnapshot], limit: int) -> list[ObjectSnapshot]:
-    """At most ``limit`` objects: the most recently active ones, kept in their original (label) order."""
-    if len(objects) <= limit:
-        return list(objects)
-    order = sorted(range(len(objects)), key=lambda i: (objects[i].last_seq or 0, i))
-    keep = sorted(order[-limit:])
-    return [objects[i] for i in keep]
-
-
-def _changes_text(obj: ObjectSnapshot) -> str:
-    return "; ".join(
-        f"{c.name}: {', '.join(map(repr, c.deleted)) or '-'} -> {', '.join(map(repr, c.added)) or '-'}"
-        for c in obj.changes
-    )
-
-
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def objects_html(snapshot: Snapshot, limit: int = TABLE_ROWS) -> str:
     """The identity map as an escaped HTML table: object, state, identity, session, sub-states, changes."""
-    shown = _most_recent(snapshot.objects, limit)
+    shown = most_recent(snapshot.objects, limit)
     rows = "".join(
         "<tr>"
         f"<td>{html.escape(obj.label)}</td><td>{obj.state.value}</td>"
         f"<td>{html.escape(format_identity(obj.identity))}</td>"
         f"<td>{html.escape(obj.session or '')}</td>"
         f"<td>{html.escape(', '.join(obj.badges))}</td>"
-        f"<td>{html.escape(_shorten(_changes_text(obj), PARAMETERS_WIDTH))}</td>"
+        f"<td>{html.escape(_shorten(changes_text(obj), PARAMETERS_WIDTH))}</td>"
         "</tr>"
         for obj in shown
     )
@@ -343,7 +328,7 @@ def objects_html(snapshot: Snapshot, limit: int = TABLE_ROWS) -> str:
 
 def objects_text(snapshot: Snapshot, limit: int = TABLE_ROWS) -> str:
     """The identity map as aligned text lines."""
-    shown = _most_recent(snapshot.objects, limit)
+    shown = most_recent(snapshot.objects, limit)
     if not shown:
         return "No tracked objects yet."
     width = max(len(obj.label) for obj in shown)
@@ -355,7 +340,7 @@ def objects_text(snapshot: Snapshot, limit: int = TABLE_ROWS) -> str:
             format_identity(obj.identity) or "-",
             obj.session or "-",
             ", ".join(obj.badges),
-            _changes_text(obj),
+            changes_text(obj),
         ]
         lines.append("  ".join(part for part in parts if part).rstrip())
     more = len(snapshot.objects) - len(shown)
