@@ -97,8 +97,11 @@ class Tracker:
         self._watch: list[tuple[int, str, Any]] = []  # (session, hook, state) for _verify
         self._committed: set[int] = set()
         self._joined_mid_transaction: set[int] = set()
-        self._connections: dict[int, list[Any]] = {}
-        self._listening_connections: weakref.WeakKeyDictionary[Any, Callable[..., object]] = (
+        # id(connection) -> session key, while the connection's transaction lasts; never the
+        # connection itself, so an abandoned session's connection still goes back to its pool
+        self._sql_connections: dict[int, int] = {}
+        self._connection_finalizers: dict[int, weakref.finalize[Any, Any]] = {}
+        self._sql_dialects: weakref.WeakKeyDictionary[Any, list[tuple[str, Callable[..., None]]]] = (
             weakref.WeakKeyDictionary()
         )
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
@@ -199,29 +202,56 @@ class Tracker:
             self._record("begin", session.hash_key, transaction.nested)
 
     def _on_begin(self, session: Any, transaction: Any, connection: Any) -> None:  # noqa: ARG002
-        if not self.sql or not self._active or connection in self._listening_connections:
+        ident = id(connection)
+        if not self.sql or not self._active or ident in self._sql_connections:
             return
-        key = session.hash_key
-        raw, wake, limit, woken, in_flush = self._raw, self._wake, self._raw_limit, self._woken, self._in_flush
-        append = raw.append
+        with self._lock:
+            if connection.dialect not in self._sql_dialects:
+                self._listen_for_statements(connection.dialect)
+            self._sql_connections[ident] = session.hash_key
+            self._connection_finalizers[ident] = weakref.finalize(connection, self._forget_connection, ident)
 
-        def on_sql(  # noqa: PLR0917 - SQLAlchemy's signature
-            conn: Any,  # noqa: ARG001
-            cursor: Any,  # noqa: ARG001
-            statement: str,
-            parameters: Any,
-            context: Any,  # noqa: ARG001
-            executemany: bool,
-        ) -> tuple[str, Any]:
+    def _listen_for_statements(self, dialect: Any) -> None:
+        """Listen where the dialect sends each statement to the DBAPI cursor, for tracked connections only.
+
+        The dialect's ``do_execute`` events cost one call per statement; connection events
+        would also dispatch ``before_execute``, ``after_execute`` and ``after_cursor_execute``
+        for every statement, which for row-by-row INSERTs costs more than the rest of tracking.
+        """
+        raw, wake, limit, woken, in_flush = self._raw, self._wake, self._raw_limit, self._woken, self._in_flush
+        append, tracked = raw.append, self._sql_connections
+
+        def record(statement: str, parameters: Any, context: Any, *, executemany: bool | None = None) -> None:
+            try:
+                key = tracked.get(id(context.root_connection))
+                if key is None:
+                    return
+                if executemany is None:
+                    executemany = context.executemany
+            except AttributeError:  # a statement with no execution context: not a session's
+                return
             append(("sql", key, statement, parameters, executemany, key in in_flush))
             if wake or len(raw) > limit:
                 woken()
-            return statement, parameters
 
-        # retval=True spares SQLAlchemy's wrapper call: this runs once per statement (per row, for some INSERTs).
-        event.listen(connection, "before_cursor_execute", on_sql, retval=True)
-        self._listening_connections[connection] = on_sql
-        self._connections.setdefault(key, []).append(connection)
+        def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:  # noqa: ARG001
+            record(statement, parameters, context)
+
+        def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:  # noqa: ARG001
+            record(statement, parameters, context, executemany=True)
+
+        def do_execute_no_params(cursor: Any, statement: str, context: Any) -> None:  # noqa: ARG001
+            parameters = getattr(context, "parameters", None)
+            record(statement, parameters[0] if parameters else (), context, executemany=False)
+
+        listeners: list[tuple[str, Callable[..., None]]] = [
+            ("do_execute", do_execute),
+            ("do_executemany", do_executemany),
+            ("do_execute_no_params", do_execute_no_params),
+        ]
+        for name, fn in listeners:
+            event.listen(dialect, name, fn)
+        self._sql_dialects[dialect] = listeners
 
     def _on_before_flush(self, session: Any, flush_context: Any, instances: Any) -> None:  # noqa: ARG002
         self._in_flush.add(session.hash_key)
@@ -244,14 +274,16 @@ class Tracker:
         self._in_flush.discard(key)  # a flush runs in a subtransaction of its own, even when it fails
         if transaction.parent is not None:
             return
-        for connection in self._connections.pop(key, []):
-            self._forget_connection(connection)
+        for ident, owner in list(self._sql_connections.items()):
+            if owner == key:
+                self._forget_connection(ident)
         self._verify(session, key)
 
-    def _forget_connection(self, connection: Any) -> None:
-        on_sql = self._listening_connections.pop(connection, None)
-        if on_sql is not None and event.contains(connection, "before_cursor_execute", on_sql):
-            event.remove(connection, "before_cursor_execute", on_sql)
+    def _forget_connection(self, ident: int) -> None:
+        self._sql_connections.pop(ident, None)
+        finalizer = self._connection_finalizers.pop(ident, None)
+        if finalizer is not None:
+            finalizer.detach()
 
     def _verify(self, session: Any, key: int) -> None:
         """Note where an object's real state is not what its hooks said, as the transaction ends.
@@ -525,9 +557,13 @@ class Tracker:
             if event.contains(on, name, fn):
                 event.remove(on, name, fn)
         self._listeners.clear()
-        for connection in list(self._listening_connections.keys()):
-            self._forget_connection(connection)
-        self._connections.clear()
+        for dialect, listeners in list(self._sql_dialects.items()):
+            for name, fn in listeners:
+                if event.contains(dialect, name, fn):
+                    event.remove(dialect, name, fn)
+        self._sql_dialects.clear()
+        for ident in list(self._sql_connections):
+            self._forget_connection(ident)
 
     def __enter__(self) -> Tracker:  # noqa: PYI034 - Python 3.10 has no typing.Self
         return self

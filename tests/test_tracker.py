@@ -7,7 +7,7 @@ import weakref
 from collections import Counter
 
 import pytest
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import Session, make_transient, scoped_session, sessionmaker
 
 import sessionkit
@@ -372,16 +372,20 @@ def test_stop_removes_every_listener_and_is_idempotent(Maker: sessionmaker[Sessi
         session.add(Author())
         session.flush()  # leaves a listened connection
         listeners = list(tracker._listeners)
-        connections = list(tracker._listening_connections.items())
+        statement_listeners = [
+            (dialect, name, fn) for dialect, added in tracker._sql_dialects.items() for name, fn in added
+        ]
         assert listeners
-        assert connections
+        assert statement_listeners
+        assert tracker._sql_connections
         tracker.stop()
         tracker.stop()
         assert not tracker.active
         for on, name, fn in listeners:
             assert not event.contains(on, name, fn)
-        for connection, fn in connections:
-            assert not event.contains(connection, "before_cursor_execute", fn)
+        for dialect, name, fn in statement_listeners:
+            assert not event.contains(dialect, name, fn)
+        assert not tracker._sql_connections
         count = len(tracker.events)
         session.add(Author())
         session.commit()
@@ -615,6 +619,42 @@ def test_sql_from_a_per_session_bind_override(engine) -> None:
     with other.connect() as conn:
         assert conn.scalar(select(Author.name)) == "elsewhere"
     other.dispose()
+
+
+def test_an_abandoned_sessions_connection_is_not_kept_alive(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    tracker = track(Maker)
+    session = Maker()
+    session.execute(select(Author))
+    connection = weakref.ref(session.connection())
+    del session  # never closed: SQLAlchemy returns its connection to the pool when it is collected
+    gc.collect()
+    assert connection() is None
+    assert not tracker._sql_connections
+    assert len(tracker.statements) == 1
+
+
+def test_statements_without_parameters_and_executemany_are_recorded(session: Session) -> None:
+    tracker = track(session)
+    session.execute(text("SELECT 1"))
+    session.connection().exec_driver_sql("SELECT 2")
+    session.execute(insert(Author), [{"name": "Ann"}, {"name": "Bo"}])
+    first, second, *inserts = tracker.statements
+    assert (first.sql, first.executemany) == ("SELECT 1", False)
+    assert (second.sql, len(second.parameters), second.executemany) == ("SELECT 2", 0, False)
+    assert all(s.executemany for s in inserts)
+    assert "Bo" in str([s.parameters for s in inserts])
+
+
+def test_untracked_sessions_on_the_same_engine_are_not_recorded(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as tracked, Maker() as untracked:
+        tracker = track(tracked)
+        untracked.execute(text("SELECT 1"))
+        tracked.execute(text("SELECT 2"))
+        untracked.execute(text("SELECT 3"))
+        assert [s.sql for s in tracker.statements] == ["SELECT 2"]
+        tracked.commit()
+        tracked.execute(text("SELECT 4"))  # a new transaction, perhaps on another connection
+    assert [s.sql for s in tracker.statements] == ["SELECT 2", "SELECT 4"]
 
 
 def test_watchers_are_woken_without_building_events(session: Session) -> None:
