@@ -8,14 +8,16 @@ buffer. Labels, weak references and event objects are made when someone reads th
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import warnings
 import weakref
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
+from sqlalchemy.engine.interfaces import ExecuteStyle
 
 from sessionkit.events import Begin, Commit, Created, Event, Flush, Note, Rollback, Statement, Transition
 from sessionkit.exceptions import EventNotFoundError, InvalidSettingError
@@ -36,10 +38,23 @@ Callback = Callable[[Event], object]
 #: Batches this large are built with the cyclic garbage collector paused.
 _LARGE_BATCH = 1_000
 
-#: Hooks after which the session may no longer hold the object (a query's rows, expunge, close):
-#: a loop of these can go on with no other event, so they check the unread buffer's bound.
-#: After the others the session still holds the object, and the step's own events check it.
-_RELEASING = frozenset({"loaded_as_persistent", "persistent_to_detached", "pending_to_transient"})
+#: The only style in which ``do_execute`` sends many rows: insertmanyvalues batches.
+_MANY_VALUES = ExecuteStyle.INSERTMANYVALUES
+
+#: Trackers whose unread buffers the cyclic garbage collector's runs keep bounded.
+_BOUNDED: weakref.WeakSet[Tracker] = weakref.WeakSet()
+
+
+def _on_collection(phase: str, info: dict[str, int]) -> None:  # noqa: ARG001 - gc.callbacks' signature
+    """Ask each tracker whose unread buffer has passed its bound to trim it at its next record.
+
+    Every record is an allocation the collector counts, so it runs every few hundred
+    records at most: a loop of hooks with no step between them (rows streamed by one query,
+    add and expunge) stays bounded without the hooks checking a length each time.
+    """
+    if phase == "start":
+        for tracker in list(_BOUNDED):
+            tracker._trim_soon()  # noqa: SLF001
 
 
 def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: Any = None) -> Tracker:
@@ -81,7 +96,9 @@ class Tracker:
         self.sql = sql
         self.max_events = max_events
         self._raw: list[tuple[Any, ...]] = []
-        self._raw_limit = max_events + max(64, max_events // 4)  # trimmed back to max_events past this
+        # Trimmed back to max_events once past twice that: each trim frees as many records as it
+        # keeps, so freeing and moving records costs a constant per record, as a list grows.
+        self._raw_limit = max_events + max(64, max_events)
         self._recorded = 0
         self._cleared = 0
         self._events: deque[Event] = deque(maxlen=max_events)
@@ -94,7 +111,7 @@ class Tracker:
         self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._in_flush: set[int] = set()
         self._last_flush: dict[int, int] = {}
-        self._watch: list[tuple[int, str, Any]] = []  # (session, hook, state) for _verify
+        self._watch: defaultdict[int, list[tuple[str, Any]]] = defaultdict(list)  # session -> hooks for _verify
         self._committed: set[int] = set()
         self._joined_mid_transaction: set[int] = set()
         # id(connection) -> session key, while the connection's transaction lasts; never the
@@ -132,6 +149,9 @@ class Tracker:
             self._detach()
             raise
         self._active = True
+        _BOUNDED.add(self)
+        if _on_collection not in gc.callbacks:
+            gc.callbacks.append(_on_collection)
         for session in self.target.live_sessions():
             self._sessions[session.hash_key] = session
             transaction = session.get_transaction()
@@ -141,30 +161,23 @@ class Tracker:
                     self._on_begin(session, transaction, connection)
 
     def _hook_listener(self, hook: str) -> Callable[[Any, Any], None]:
-        raw, wake, limit, woken = self._raw, self._wake, self._raw_limit, self._woken
-        append = raw.append
-        if hook in _RELEASING:
-
-            def releasing_listener(session: Any, state: Any) -> None:
-                append((hook, session.hash_key, state))
-                if wake or len(raw) > limit:
-                    woken()
-
-            return releasing_listener
+        # While an object is in a session its state names the session, and is cheaper to read
+        # than the Session's own key; after the hooks that take it out, only the Session does.
+        append, wake, woken = self._raw.append, self._wake, self._woken
         if hook not in WATCHED:
 
             def listener(session: Any, state: Any) -> None:
-                append((hook, session.hash_key, state))
+                append((hook, state.session_id or session.hash_key, state))
                 if wake:
                     woken()
 
             return listener
-        watch = self._watch.append
+        watch = self._watch
 
         def watched_listener(session: Any, state: Any) -> None:
-            key = session.hash_key
+            key = state.session_id or session.hash_key
             append((hook, key, state))
-            watch((key, hook, state))
+            watch[key].append((hook, state))
             if wake:
                 woken()
 
@@ -183,10 +196,19 @@ class Tracker:
 
     def _woken(self) -> None:
         """After a record: keep the unread buffer bounded, then wake subscribers and watchers."""
+        wake = self._wake
+        if self._trim in wake:
+            with contextlib.suppress(ValueError):  # another thread took the request first
+                wake.remove(self._trim)
         if len(self._raw) > self._raw_limit:
             self._trim()
-        for woken in self._wake:
+        for woken in wake:
             woken()
+
+    def _trim_soon(self) -> None:
+        """Have the next record trim the unread buffer, if it is past its bound (see ``_on_collection``)."""
+        if len(self._raw) > self._raw_limit and self._trim not in self._wake:
+            self._wake.append(self._trim)
 
     def _trim(self) -> None:
         """Drop the oldest unread records beyond ``max_events``: nobody can see them any more."""
@@ -221,21 +243,19 @@ class Tracker:
         raw, wake, limit, woken, in_flush = self._raw, self._wake, self._raw_limit, self._woken, self._in_flush
         append, tracked = raw.append, self._sql_connections
 
-        def record(statement: str, parameters: Any, context: Any, *, executemany: bool | None = None) -> None:
+        def record(statement: str, parameters: Any, context: Any, *, executemany: bool) -> None:
             try:
                 key = tracked.get(id(context.root_connection))
-                if key is None:
-                    return
-                if executemany is None:
-                    executemany = context.executemany
             except AttributeError:  # a statement with no execution context: not a session's
                 return
-            append(("sql", key, statement, parameters, executemany, key in in_flush))
-            if wake or len(raw) > limit:
-                woken()
+            if key is not None:
+                append(("sql", key, statement, parameters, executemany, key in in_flush))
+                if wake or len(raw) > limit:
+                    woken()
 
         def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:  # noqa: ARG001
-            record(statement, parameters, context)
+            # execute_style, not the executemany property: this runs once per statement, and the property is slow
+            record(statement, parameters, context, executemany=getattr(context, "execute_style", None) is _MANY_VALUES)
 
         def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:  # noqa: ARG001
             record(statement, parameters, context, executemany=True)
@@ -292,11 +312,7 @@ class Tracker:
         is set; a rollback can fire ``deleted_to_detached`` for an object it then makes
         transient, and ``deleted_to_persistent`` for one that was only marked by ``delete()``.
         """
-        with self._lock:  # other threads may append meanwhile: only the entries seen here are replaced
-            count = len(self._watch)
-            seen = self._watch[:count]
-            watched = [(hook, state) for owner, hook, state in seen if owner == key]
-            self._watch[:count] = [entry for entry in seen if entry[0] != key]
+        watched = self._watch.pop(key, None)
         committed = key in self._committed
         self._committed.discard(key)
         joined_late = key in self._joined_mid_transaction
@@ -551,6 +567,9 @@ class Tracker:
 
     def _detach(self) -> None:
         self._active = False
+        _BOUNDED.discard(self)
+        if not _BOUNDED and _on_collection in gc.callbacks:
+            gc.callbacks.remove(_on_collection)
         undo, self._undo_prepare = self._undo_prepare, _undo_nothing
         undo()
         for on, name, fn in self._listeners:

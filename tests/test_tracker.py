@@ -502,24 +502,44 @@ def test_the_log_is_bounded_oldest_first(session: Session) -> None:
 
 
 def test_memory_is_bounded_while_nobody_reads(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    rows = 2_000
     with Maker() as setup:
-        setup.add_all([Author(name=str(i)) for i in range(500)])
+        setup.add_all([Author(name=str(i)) for i in range(rows)])
         setup.commit()
     with Maker() as session:
         tracker = track(session, max_events=10)
         bound = tracker._raw_limit
         assert bound == 10 + 64
-        # A query streaming rows the session does not keep (loaded_as_persistent, then expunge).
+        # One query streaming rows the session does not keep (loaded_as_persistent, then expunge):
+        # no step ends meanwhile, so the collector's runs, every few hundred records, bound it.
+        longest = 0
         for author in session.scalars(select(Author)).yield_per(50):
             session.expunge(author)
+            longest = max(longest, len(tracker._raw))
+        assert bound < longest <= bound + gc.get_threshold()[0]  # 2 * rows records were made
+        # Objects the session keeps (pending) are trimmed by the step that follows them,
+        # with the collector paused too.
+        gc.disable()
+        try:
+            for _ in range(rows):
+                session.add(Author())
+            assert len(tracker._raw) > rows
+            session.flush()
             assert len(tracker._raw) <= bound
-        # Objects the session keeps (pending) are trimmed by the step that follows them.
-        for _ in range(500):
-            session.add(Author())
-        session.flush()
-        assert len(tracker._raw) <= bound
+        finally:
+            gc.enable()
         assert len(tracker.events) == 10
-        assert tracker.dropped > 2000 - 10
+        assert tracker.dropped > 4 * rows - 10
+
+
+def test_a_stopped_tracker_is_no_longer_bounded_by_the_collector(session: Session) -> None:
+    from sessionkit.tracker import _BOUNDED, _on_collection
+
+    tracker = track(session)
+    assert tracker in _BOUNDED
+    assert _on_collection in gc.callbacks
+    tracker.stop()
+    assert tracker not in _BOUNDED
 
 
 def test_labels_of_collected_objects_leave_no_trace(session: Session) -> None:
