@@ -1,6 +1,6 @@
 """What tracking costs: plain vs. the floor (bare raw listeners) vs. sessionkit.track, side by side.
 
-    python benchmarks/bench_tracking.py [--runs 36] [--objects 10000] [--url sqlite://]
+    python benchmarks/bench_tracking.py [--runs 36] [--objects 10000] [--url sqlite://] [--instructions]
     python benchmarks/bench_tracking.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Each workload runs three ways, interleaved in one process: plain (no listeners), the floor
@@ -13,6 +13,9 @@ the medians is printed beside it. Against a database server,
 wall-clock time is printed too: the server's work and the network wait are real costs of
 the learner's call that this process's CPU time does not see. Then it prints the bytes each
 recorded event costs and shows that memory, read or not, stays flat past ``max_events``.
+``--instructions`` also counts the instructions each workload's work executes, floor and
+tracked, under valgrind's callgrind: a figure that is the same on every run, where CPU time
+on a shared machine moves by several percent from one run to the next.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import operator
+import os
+import re
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -191,12 +201,63 @@ def memory(n_events: int, max_events: int) -> tuple[int, int]:
     return peak, held
 
 
+def count(workload: str, mode: str, n: int) -> None:
+    """Run one workload once to warm up, then once inside ``operator.call``, which callgrind counts."""
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    for counted in (False, True):
+        maker = sessionmaker(bind=engine)
+        work = WORKLOADS[workload](engine, maker, n)
+        stop = attach(mode, maker)
+        gc.collect()
+        gc.disable()
+        try:
+            operator.call(work) if counted else work()
+        finally:
+            gc.enable()
+            stop()
+
+
+def instructions(n: int) -> None:
+    """Print tracked/floor in instructions executed (valgrind's callgrind): the same on every run."""
+    print(f"{n:,} objects on sqlite://, instructions executed by the work alone (callgrind)")
+    print(f"{'workload':<18} {'floor':>14} {'tracked':>14} {'tracked/floor':>14}")
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same set and dict orders in both modes
+    valgrind = shutil.which("valgrind") or "valgrind"
+    for workload in WORKLOADS:
+        counts = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = {}  # floor and tracked side by side, one process each
+            for mode in ("floor", "tracked"):
+                command = [valgrind, "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=_operator_call"]
+                command += [f"--callgrind-out-file={tmp}/{mode}", sys.executable, __file__]
+                command += ["--count", workload, mode, "--objects", str(n)]
+                runs[mode] = subprocess.Popen(  # noqa: S603
+                    command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+                )
+            for mode, process in runs.items():
+                _, stderr = process.communicate()
+                found = re.search(r"Collected : (\d+)", stderr)
+                if process.returncode or not found or found.group(1) == "0":
+                    print(f"{workload:<18} not counted: needs valgrind and Python >= 3.11 with symbols")
+                    return
+                counts[mode] = int(found.group(1))
+        floor, tracked = counts["floor"], counts["tracked"]
+        print(f"{workload:<18} {floor:>14,} {tracked:>14,} {tracked / floor:13.3f}x")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=36, help="interleaved runs, every order of the modes in turn")
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--url", default="sqlite://")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions under valgrind")
+    parser.add_argument("--count", nargs=2, metavar=("WORKLOAD", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count:
+        count(*args.count, args.objects)
+        return
 
     times = measure(args.url, args.runs, args.objects)
     clocks = ("cpu",) if args.url.startswith("sqlite") else ("cpu", "wall")
@@ -216,6 +277,9 @@ def main() -> None:
                 f" {middle['tracked'] / middle['floor']:9.3f}x"
             )
         print()
+
+    if args.instructions:
+        instructions(args.objects)
 
     print("memory a tracker holds (max_events=10,000) for n events: most while unread, and after the log is read")
     for n_events in (5_000, 10_000, 20_000, 50_000, 100_000):
