@@ -133,7 +133,7 @@ class Rollback(Event):
 
 @dataclass(frozen=True, slots=True)
 class Statement(Event):
-    """A SQL statement a tracked session sent to the database (``before_cursor_execute``)."""
+    """A SQL statement a tracked session sent to the database (the dialect's ``do_execute`` events)."""
 
     kind: ClassVar[str] = "sql"
     sql: str = ""
