@@ -57,6 +57,15 @@ def _on_collection(phase: str, info: dict[str, int]) -> None:  # noqa: ARG001 - 
             tracker._trim_soon()  # noqa: SLF001
 
 
+def _unlisten(on: Any, listeners: list[tuple[str, Callable[..., Any]]]) -> None:
+    """Remove the listeners from ``on`` (or from what a weak reference ``on`` still names) where they still are."""
+    if isinstance(on, weakref.ref):
+        on = on()
+    for name, fn in listeners:
+        if on is not None and event.contains(on, name, fn):
+            event.remove(on, name, fn)
+
+
 def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: Any = None) -> Tracker:
     """Start recording what happens in the sessions ``target`` reaches.
 
@@ -122,6 +131,7 @@ class Tracker:
             weakref.WeakKeyDictionary()
         )
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
+        self._unlisteners: list[weakref.finalize[Any, Any]] = []
         self._active = False
         self._last_transition: Transition | None = None
         self._attach(models)
@@ -240,8 +250,9 @@ class Tracker:
         would also dispatch ``before_execute``, ``after_execute`` and ``after_cursor_execute``
         for every statement, which for row-by-row INSERTs costs more than the rest of tracking.
         """
-        raw, wake, limit, woken, in_flush = self._raw, self._wake, self._raw_limit, self._woken, self._in_flush
+        raw, wake, limit, in_flush = self._raw, self._wake, self._raw_limit, self._in_flush
         append, tracked = raw.append, self._sql_connections
+        woken = weakref.WeakMethod(self._woken)  # an engine outlives its trackers: it must not keep one alive
 
         def record(statement: str, parameters: Any, context: Any, *, executemany: bool) -> None:
             try:
@@ -250,8 +261,8 @@ class Tracker:
                 return
             if key is not None:
                 append(("sql", key, statement, parameters, executemany, key in in_flush))
-                if wake or len(raw) > limit:
-                    woken()
+                if (wake or len(raw) > limit) and (wake_up := woken()) is not None:
+                    wake_up()
 
         def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:  # noqa: ARG001
             # execute_style, not the executemany property: this runs once per statement, and the property is slow
@@ -272,6 +283,8 @@ class Tracker:
         for name, fn in listeners:
             event.listen(dialect, name, fn)
         self._sql_dialects[dialect] = listeners
+        # A tracker nobody stops, whose sessions are gone, takes its listeners with it.
+        self._unlisteners.append(weakref.finalize(self, _unlisten, weakref.ref(dialect), listeners))
 
     def _on_before_flush(self, session: Any, flush_context: Any, instances: Any) -> None:  # noqa: ARG002
         self._in_flush.add(session.hash_key)
@@ -573,13 +586,11 @@ class Tracker:
         undo, self._undo_prepare = self._undo_prepare, _undo_nothing
         undo()
         for on, name, fn in self._listeners:
-            if event.contains(on, name, fn):
-                event.remove(on, name, fn)
+            _unlisten(on, [(name, fn)])
         self._listeners.clear()
-        for dialect, listeners in list(self._sql_dialects.items()):
-            for name, fn in listeners:
-                if event.contains(dialect, name, fn):
-                    event.remove(dialect, name, fn)
+        for unlisten in self._unlisteners:
+            unlisten()
+        self._unlisteners.clear()
         self._sql_dialects.clear()
         for ident in list(self._sql_connections):
             self._forget_connection(ident)

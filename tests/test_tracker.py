@@ -653,6 +653,24 @@ def test_an_abandoned_sessions_connection_is_not_kept_alive(Maker: sessionmaker[
     assert len(tracker.statements) == 1
 
 
+def test_a_tracker_whose_session_is_gone_leaves_nothing_on_the_engine(engine) -> None:
+    session = Session(engine)
+    tracker = track(session)  # never stopped
+    session.execute(select(Author))
+    session.close()
+    assert len(tracker.statements) == 1
+    added = [pair for listeners in tracker._sql_dialects.values() for pair in listeners]
+    assert added
+    collected = weakref.ref(tracker)
+    del tracker, session
+    gc.collect()
+    assert collected() is None  # the engine, still in use, does not keep it alive
+    for name, fn in added:
+        assert not event.contains(engine.dialect, name, fn)
+    with engine.connect() as connection:
+        assert connection.execute(select(Author.id)).all() == []
+
+
 def test_statements_without_parameters_and_executemany_are_recorded(session: Session) -> None:
     tracker = track(session)
     session.execute(text("SELECT 1"))
