@@ -146,28 +146,39 @@ ORDERS = list(itertools.permutations(MODES))
 Timings = dict[str, dict[str, dict[str, list[float]]]]
 
 
+def run_once(engine: Any, workload: str, mode: str, n: int, run: Callable[[Callable[[], None]], None]) -> None:
+    """Prepare a workload, attach a mode, and ``run(work)`` with the garbage collector paused."""
+    maker = sessionmaker(bind=engine)
+    work = WORKLOADS[workload](engine, maker, n)
+    stop = attach(mode, maker)
+    gc.collect()
+    gc.disable()
+    try:
+        run(work)
+    finally:
+        gc.enable()
+        stop()
+
+
 def measure(url: str, runs: int, n: int) -> Timings:
     engine = make_engine(url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     times: Timings = {clock: {w: {m: [] for m in MODES} for w in WORKLOADS} for clock in ("cpu", "wall")}
+
+    def timed(name: str, mode: str) -> Callable[[Callable[[], None]], None]:
+        def time_it(work: Callable[[], None]) -> None:
+            start, wall = time.process_time(), time.perf_counter()
+            work()
+            times["cpu"][name][mode].append(time.process_time() - start)
+            times["wall"][name][mode].append(time.perf_counter() - wall)
+
+        return time_it
+
     for run in range(runs):
-        for name, prepare in WORKLOADS.items():
-            order = ORDERS[run % len(ORDERS)]
-            for mode in order:
-                maker = sessionmaker(bind=engine)
-                work = prepare(engine, maker, n)
-                stop = attach(mode, maker)
-                gc.collect()
-                gc.disable()
-                try:
-                    start, wall = time.process_time(), time.perf_counter()
-                    work()
-                    times["cpu"][name][mode].append(time.process_time() - start)
-                    times["wall"][name][mode].append(time.perf_counter() - wall)
-                finally:
-                    gc.enable()
-                    stop()
+        for name in WORKLOADS:
+            for mode in ORDERS[run % len(ORDERS)]:
+                run_once(engine, name, mode, n, timed(name, mode))
     Base.metadata.drop_all(engine)
     engine.dispose()
     return times
@@ -205,17 +216,8 @@ def count(workload: str, mode: str, n: int) -> None:
     """Run one workload once to warm up, then once inside ``operator.call``, which callgrind counts."""
     engine = make_engine("sqlite://")
     Base.metadata.create_all(engine)
-    for counted in (False, True):
-        maker = sessionmaker(bind=engine)
-        work = WORKLOADS[workload](engine, maker, n)
-        stop = attach(mode, maker)
-        gc.collect()
-        gc.disable()
-        try:
-            operator.call(work) if counted else work()
-        finally:
-            gc.enable()
-            stop()
+    run_once(engine, workload, mode, n, lambda work: work())
+    run_once(engine, workload, mode, n, operator.call)
 
 
 def instructions(n: int) -> None:
