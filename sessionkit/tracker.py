@@ -25,7 +25,7 @@ from sessionkit.labels import Labels, gc_paused
 from sessionkit.snapshot import Snapshot, capture, replay
 from sessionkit.states import HOOKS, KEYED_STATES, state_of_instance_state
 from sessionkit.targets import Target, model_targets, resolve
-from sessionkit.truth import WATCHED, disagreement
+from sessionkit.truth import WATCHED, disagreement, identity_taken
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -371,12 +371,20 @@ class Tracker:
                 skip -= 1
                 if made is None:
                     continue
-                self._events.append(made)
-                if isinstance(made, Transition):
-                    self._last_transition = made
-                for callback in list(self._subscribers):
-                    self._notify(callback, made)
+                self._add(made)
+                if entry[0] == "persistent_to_detached" and (note := identity_taken(entry[0], entry[2].key)):
+                    self._recorded += 1
+                    self._add(self._materialize(self._recorded, ("note", entry[1], entry[2], *note), keep=True))
         self._labels.settle()
+
+    def _add(self, made: Event | None) -> None:
+        if made is None:
+            return
+        self._events.append(made)
+        if isinstance(made, Transition):
+            self._last_transition = made
+        for callback in list(self._subscribers):
+            self._notify(callback, made)
 
     def _runs(self, batch: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
         """The batch in runs; a run of one hook in one step (a flush, a rollback, ...) in label order.

@@ -2,7 +2,8 @@
 
 A hook's name says which state an object moves to; a few paths leave it elsewhere, or move
 it with no hook at all. A tracker watches the hooks below and, as each transaction ends,
-asks ``disagreement`` whether what they said still holds.
+asks ``disagreement`` whether what they said still holds; ``identity_taken`` it asks as it
+reads each ``persistent_to_detached``.
 """
 
 from __future__ import annotations
@@ -41,3 +42,18 @@ def disagreement(
         )
         return "deleted_to_persistent", ObjectState.DELETED, ObjectState.PERSISTENT, text
     return None
+
+
+def identity_taken(hook: str, key: object) -> tuple[str, ObjectState, ObjectState, str] | None:
+    """The note for a ``persistent_to_detached`` object whose identity ``key`` is gone, else ``None``.
+
+    A detached object keeps its identity; only ``make_transient()`` takes it, right after
+    firing ``persistent_to_detached`` (or later, with no hook at all, for a detached object).
+    """
+    if hook != "persistent_to_detached" or key is not None:
+        return None
+    text = (
+        "{label} is transient, not detached: make_transient() took its identity after "
+        "SQLAlchemy fired persistent_to_detached, and no hook fires for that."
+    )
+    return hook, ObjectState.DETACHED, ObjectState.TRANSIENT, text

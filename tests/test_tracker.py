@@ -144,6 +144,35 @@ def test_persistent_to_detached_by_make_transient(session: Session) -> None:
     assert step(tracker, lambda: make_transient(a)) == ["persistent_to_detached"]
 
 
+def test_make_transient_is_noted_where_the_hook_says_detached(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.flush()
+    tracker = track(session)
+    make_transient(a)
+    (transition,) = tracker.transitions
+    (note,) = tracker.notes
+    assert (transition.hook, transition.after) == ("persistent_to_detached", ObjectState.DETACHED)
+    assert (note.seq, note.label, note.hook) == (transition.seq + 1, transition.label, "persistent_to_detached")
+    assert (note.expected, note.actual) == (ObjectState.DETACHED, ObjectState.TRANSIENT)
+    assert "make_transient()" in note.describe()
+    assert tracker.snapshot()[note.label].state is ObjectState.TRANSIENT
+    assert tracker.snapshot(at=transition.seq)[note.label].state is ObjectState.DETACHED
+    assert tracker.snapshot(at=note.seq)[note.label].state is ObjectState.TRANSIENT
+    assert tracker.dropped == 0
+
+
+def test_expunge_detaches_with_no_note(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.flush()
+    tracker = track(session)
+    session.expunge(a)
+    assert hooks(tracker) == ["persistent_to_detached"]
+    assert tracker.notes == []
+    assert sessionkit.state_of(a) is ObjectState.DETACHED
+
+
 def test_persistent_to_transient_by_rollback(session: Session) -> None:
     a = Author()
     session.add(a)

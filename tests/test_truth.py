@@ -1,11 +1,11 @@
-"""disagreement(): which hook sequences mislead, given the object's real state."""
+"""disagreement() and identity_taken(): which hooks mislead, given the object's real state."""
 
 from __future__ import annotations
 
 import pytest
 
 from sessionkit import ObjectState
-from sessionkit.truth import disagreement
+from sessionkit.truth import disagreement, identity_taken
 
 T, PE, PS, D, DT = ObjectState
 
@@ -39,3 +39,19 @@ def test_the_sentence_says_why() -> None:
 
 def test_a_tracker_that_joined_late_cannot_know_an_earlier_flush() -> None:
     assert disagreement(["deleted_to_persistent"], PS, committed=False, joined_late=True) is None
+
+
+@pytest.mark.parametrize(
+    ("hook", "key", "expected"),
+    [
+        ("persistent_to_detached", None, ("persistent_to_detached", DT, T)),
+        ("persistent_to_detached", (object, (1,), None), None),
+        ("persistent_to_transient", None, None),
+        ("deleted_to_detached", None, None),
+    ],
+)
+def test_a_detached_object_without_identity_is_transient(
+    hook: str, key: object, expected: tuple[str, ObjectState, ObjectState] | None
+) -> None:
+    found = identity_taken(hook, key)
+    assert (found if found is None else found[:3]) == expected
