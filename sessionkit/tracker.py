@@ -120,6 +120,7 @@ class Tracker:
         self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._in_flush: set[int] = set()
         self._last_flush: dict[int, int] = {}
+        self._unchecked: list[tuple[Any, ...]] = []  # persistent_to_detached records built during the hook
         self._watch: defaultdict[int, list[tuple[str, Any]]] = defaultdict(list)  # session -> hooks for _verify
         self._committed: set[int] = set()
         self._joined_mid_transaction: set[int] = set()
@@ -350,6 +351,9 @@ class Tracker:
 
     def _drain(self) -> None:
         with self._lock:
+            unchecked, self._unchecked = self._unchecked, []
+            for entry in unchecked:
+                self._check_identity(entry)
             raw = self._raw
             count = len(raw)
             if not count:
@@ -372,10 +376,18 @@ class Tracker:
                 if made is None:
                     continue
                 self._add(made)
-                if entry[0] == "persistent_to_detached" and (note := identity_taken(entry[0], entry[2].key)):
-                    self._recorded += 1
-                    self._add(self._materialize(self._recorded, ("note", entry[1], entry[2], *note), keep=True))
+                if entry[0] == "persistent_to_detached":
+                    if self._subscribers:  # built as the hook runs: make_transient() has yet to take the key
+                        self._unchecked.append(entry)
+                    else:
+                        self._check_identity(entry)
         self._labels.settle()
+
+    def _check_identity(self, entry: tuple[Any, ...]) -> None:
+        note = identity_taken(entry[0], entry[2].key)
+        if note is not None:
+            self._recorded += 1
+            self._add(self._materialize(self._recorded, ("note", entry[1], entry[2], *note), keep=True))
 
     def _add(self, made: Event | None) -> None:
         if made is None:

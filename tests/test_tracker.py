@@ -162,6 +162,20 @@ def test_make_transient_is_noted_where_the_hook_says_detached(session: Session) 
     assert tracker.dropped == 0
 
 
+def test_make_transient_is_noted_for_subscribers_too(session: Session) -> None:
+    a = Author()
+    session.add(a)
+    session.flush()
+    tracker = track(session)
+    seen: list[sessionkit.Event] = []
+    tracker.subscribe(seen.append)
+    make_transient(a)  # the subscriber gets persistent_to_detached before the key is taken
+    session.add(a)
+    assert [e.kind for e in seen] == ["transition", "note", "transition"]
+    assert [e.seq for e in seen] == [e.seq for e in tracker.events]
+    assert seen[1].actual is ObjectState.TRANSIENT
+
+
 def test_expunge_detaches_with_no_note(session: Session) -> None:
     a = Author()
     session.add(a)
