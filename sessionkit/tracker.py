@@ -52,9 +52,14 @@ def _on_collection(phase: str, info: dict[str, int]) -> None:  # noqa: ARG001 - 
     records at most: a loop of hooks with no step between them (rows streamed by one query,
     add and expunge) stays bounded without the hooks checking a length each time.
     """
-    if phase == "start":
-        for tracker in list(_BOUNDED):
-            tracker._trim_soon()  # noqa: SLF001
+    if phase != "start":
+        return
+    try:
+        trackers = list(_BOUNDED)
+    except RuntimeError:  # another thread started a tracker meanwhile: the next run will see it
+        return
+    for tracker in trackers:
+        tracker._trim_soon()  # noqa: SLF001
 
 
 def _unlisten(on: Any, listeners: list[tuple[str, Callable[..., Any]]]) -> None:
