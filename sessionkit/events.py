@@ -100,10 +100,7 @@ class Flush(Event):
 
     def describe(self) -> str:
         """Say in one sentence what happened."""
-        return (
-            f"{self.session} flushed: {self.new} new, {self.dirty} dirty, "
-            f"{self.deleted} marked for deletion."
-        )
+        return f"{self.session} flushed: {self.new} new, {self.dirty} dirty, {self.deleted} marked for deletion."
 
 
 @dataclass(frozen=True, slots=True)

@@ -230,10 +230,7 @@ def replay(events: list[Event], at: int) -> Snapshot:
     return Snapshot(current.values(), at=at, live=False, last_transition=last_transition)
 
 
-
-
 def _moved(obj: ObjectSnapshot, state: ObjectState, seq: int) -> ObjectSnapshot:
     identity = obj.identity if state in KEYED_STATES else None
     session = obj.session if state in ATTACHED_STATES else None
     return ObjectSnapshot(obj.label, state, identity, session, last_seq=seq, _ref=obj._ref)  # noqa: SLF001
-

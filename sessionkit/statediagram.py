@@ -532,4 +532,3 @@ def render(source: str, fmt: str = "svg") -> bytes:
     reason = errors[0] if errors else f"{type(failure).__name__}: {failure}" if failure else "no output"
     msg = f"Could not render the state diagram as {fmt}: {clean(reason, _TOOLTIP_LIMIT)}"
     raise RenderError(msg) from failure
-
