@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 Callback = Callable[[Event], object]
 
+#: Hooks SQLAlchemy fires once the object's state names no session (``InstanceState._detach_states``).
+_LEAVING = ("persistent_to_detached", "pending_to_transient", "persistent_to_transient")
+
 #: Batches this large are built with the cyclic garbage collector paused.
 _LARGE_BATCH = 1_000
 
@@ -126,7 +129,7 @@ class Tracker:
         self._in_flush: set[int] = set()
         self._last_flush: dict[int, int] = {}
         self._unchecked: list[tuple[Any, ...]] = []  # persistent_to_detached records built during the hook
-        self._watch: defaultdict[int, list[tuple[str, Any]]] = defaultdict(list)  # session -> hooks for _verify
+        self._watch: defaultdict[int, list[tuple[Any, ...]]] = defaultdict(list)  # session -> records for _verify
         self._committed: set[int] = set()
         self._joined_mid_transaction: set[int] = set()
         # id(connection) -> session key, while the connection's transaction lasts; never the
@@ -151,8 +154,8 @@ class Tracker:
         on = self.target.listen_on
         self._undo_prepare = self.target.prepare()
         try:
-            for hook in HOOKS:
-                self._listen(on, hook, self._hook_listener(hook), raw=True)
+            for hook, listener in self._hook_listeners().items():
+                self._listen(on, hook, listener, raw=True)
             for model in models:
                 self._listen(model, "init", self._init_listener(), raw=True, propagate=True)
             self._listen(on, "after_transaction_create", self._on_transaction_create)
@@ -176,28 +179,51 @@ class Tracker:
                 for connection, *_ in list(getattr(transaction, "_connections", {}).values()):
                     self._on_begin(session, transaction, connection)
 
-    def _hook_listener(self, hook: str) -> Callable[[Any, Any], None]:
-        # While an object is in a session its state names the session, and is cheaper to read
-        # than the Session's own key; after the hooks that take it out, only the Session does.
-        append, wake, woken = self._raw.append, self._wake, self._woken
-        if hook not in WATCHED:
+    def _hook_listeners(self) -> dict[str, Callable[[Any, Any], None]]:
+        """One listener per lifecycle hook, each appending one record to the unread buffer.
 
+        While anyone must be woken after each record (subscribers, watchers, a trim the
+        collector asked for), ``append`` is swapped for one that wakes them too (see
+        ``_wake_changed``), so the listeners never check for that themselves.
+        """
+        raw, watch, woken = self._raw, self._watch, self._woken
+        append = raw.append
+
+        def waking_append(record: tuple[Any, ...]) -> None:
+            raw.append(record)
+            woken()
+
+        def wake_after_each_record(*, wake: bool) -> None:
+            nonlocal append
+            append = waking_append if wake else raw.append
+
+        self._wake_after_each_record: Callable[..., None] = wake_after_each_record
+
+        # While an object is in a session its state names the session, and is cheaper to read
+        # than the Session's own key; the hooks that take it out fire once it names none.
+        def leaving(hook: str) -> Callable[[Any, Any], None]:
             def listener(session: Any, state: Any) -> None:
-                append((hook, state.session_id or session.hash_key, state))
-                if wake:
-                    woken()
+                append((hook, session.hash_key, state))
 
             return listener
-        watch = self._watch
 
-        def watched_listener(session: Any, state: Any) -> None:
-            key = state.session_id or session.hash_key
-            append((hook, key, state))
-            watch[key].append((hook, state))
-            if wake:
-                woken()
+        def staying(hook: str) -> Callable[[Any, Any], None]:
+            def listener(session: Any, state: Any) -> None:
+                append((hook, state.session_id or session.hash_key, state))
 
-        return watched_listener
+            return listener
+
+        def watched(hook: str) -> Callable[[Any, Any], None]:
+            def listener(session: Any, state: Any) -> None:
+                key = state.session_id or session.hash_key
+                watch[key].append(record := (hook, key, state))
+                append(record)
+
+            return listener
+
+        return {
+            hook: (watched if hook in WATCHED else leaving if hook in _LEAVING else staying)(hook) for hook in HOOKS
+        }
 
     def _init_listener(self) -> Callable[..., None]:
         def listener(state: Any, args: Any, kwargs: Any) -> None:  # noqa: ARG001
@@ -216,15 +242,32 @@ class Tracker:
         if self._trim in wake:
             with contextlib.suppress(ValueError):  # another thread took the request first
                 wake.remove(self._trim)
+            self._wake_changed()
         if len(self._raw) > self._raw_limit:
             self._trim()
         for woken in wake:
             woken()
 
+    def _wake_also(self, woken: Callable[[], None]) -> None:
+        self._wake.append(woken)
+        self._wake_changed()
+
+    def _wake_no_more(self, woken: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):  # already gone (another thread, or asked twice)
+            self._wake.remove(woken)
+        self._wake_changed()
+
+    def _wake_changed(self) -> None:
+        """Have the hook listeners wake ``_wake`` after each record exactly while it is not empty."""
+        if not self._wake:
+            self._wake_after_each_record(wake=False)
+        if self._wake:  # another thread added one meanwhile: this check comes after its append
+            self._wake_after_each_record(wake=True)
+
     def _trim_soon(self) -> None:
         """Have the next record trim the unread buffer, if it is past its bound (see ``_on_collection``)."""
         if len(self._raw) > self._raw_limit and self._trim not in self._wake:
-            self._wake.append(self._trim)
+            self._wake_also(self._trim)
 
     def _trim(self) -> None:
         """Drop the oldest unread records beyond ``max_events``: nobody can see them any more."""
@@ -260,26 +303,25 @@ class Tracker:
         append, tracked = raw.append, self._sql_connections
         woken = weakref.WeakMethod(self._woken)  # an engine outlives its trackers: it must not keep one alive
 
-        def record(statement: str, parameters: Any, context: Any, *, executemany: bool) -> None:
+        def do_execute(cursor: Any, statement: str, parameters: Any, context: Any, executemany: Any = None) -> None:  # noqa: ARG001
             try:
                 key = tracked.get(id(context.root_connection))
+                if key is None:
+                    return
+                if executemany is None:  # execute_style: the executemany property is slow, and this runs a lot
+                    executemany = context.execute_style is _MANY_VALUES
             except AttributeError:  # a statement with no execution context: not a session's
                 return
-            if key is not None:
-                append(("sql", key, statement, parameters, executemany, key in in_flush))
-                if (wake or len(raw) > limit) and (wake_up := woken()) is not None:
-                    wake_up()
+            append(("sql", key, statement, parameters, executemany, key in in_flush))
+            if (wake or len(raw) > limit) and (wake_up := woken()) is not None:
+                wake_up()
 
-        def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:  # noqa: ARG001
-            # execute_style, not the executemany property: this runs once per statement, and the property is slow
-            record(statement, parameters, context, executemany=getattr(context, "execute_style", None) is _MANY_VALUES)
+        def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+            do_execute(cursor, statement, parameters, context, True)  # noqa: FBT003
 
-        def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:  # noqa: ARG001
-            record(statement, parameters, context, executemany=True)
-
-        def do_execute_no_params(cursor: Any, statement: str, context: Any) -> None:  # noqa: ARG001
+        def do_execute_no_params(cursor: Any, statement: str, context: Any) -> None:
             parameters = getattr(context, "parameters", None)
-            record(statement, parameters[0] if parameters else (), context, executemany=False)
+            do_execute(cursor, statement, parameters[0] if parameters else (), context, False)  # noqa: FBT003
 
         listeners: list[tuple[str, Callable[..., None]]] = [
             ("do_execute", do_execute),
@@ -339,7 +381,7 @@ class Tracker:
         if not watched or (committed and session.expire_on_commit):
             return
         hooks: dict[Any, list[str]] = {}
-        for hook, state in watched:
+        for hook, _, state in watched:
             hooks.setdefault(state, []).append(hook)
         for state, fired in hooks.items():
             note = disagreement(fired, state_of_instance_state(state), committed=committed, joined_late=joined_late)
@@ -554,14 +596,14 @@ class Tracker:
             self._drain()
             self._subscribers.append(callback)
             if self._drain_quietly not in self._wake:
-                self._wake.append(self._drain_quietly)
+                self._wake_also(self._drain_quietly)
 
         def unsubscribe() -> None:
             with self._lock:
                 if callback in self._subscribers:
                     self._subscribers.remove(callback)
-                if not self._subscribers and self._drain_quietly in self._wake:
-                    self._wake.remove(self._drain_quietly)
+                if not self._subscribers:
+                    self._wake_no_more(self._drain_quietly)
 
         return unsubscribe
 
@@ -581,11 +623,10 @@ class Tracker:
             except Exception as error:  # noqa: BLE001 - a watcher must never break the session
                 self._warn_once(callback, error)
 
-        self._wake.append(woken)
+        self._wake_also(woken)
 
         def unwatch() -> None:
-            if woken in self._wake:
-                self._wake.remove(woken)
+            self._wake_no_more(woken)
 
         return unwatch
 

@@ -472,6 +472,10 @@ def test_subscribers_get_each_event_as_it_happens(session: Session) -> None:
     session.delete(a)
     session.flush()
     assert len(seen) == 2
+    unsubscribe = tracker.subscribe(on_event)  # subscribed again: each event as it happens once more
+    session.add(Author())
+    assert seen[2:] == [("transient_to_pending", ObjectState.PENDING)]
+    unsubscribe()
 
 
 def test_a_failing_subscriber_never_breaks_the_session(session: Session) -> None:
