@@ -222,12 +222,16 @@ def test_tracking_changes_nothing_sqlalchemy_does(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- threads
 
 
-def test_sessions_in_several_threads_record_every_event_once(engine: Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("subscribed", [False, True], ids=["unread", "subscribed"])
+def test_sessions_in_several_threads_record_every_event_once(engine: Engine, tmp_path: Path, subscribed: bool) -> None:
     if engine.url.get_backend_name() == "sqlite":
         engine = create_engine(f"sqlite:///{tmp_path / 'threads.db'}")
         Base.metadata.create_all(engine)
     maker = sessionmaker(bind=engine)
     tracker = track(maker)
+    delivered: list[int] = []
+    if subscribed:
+        tracker.subscribe(lambda e: delivered.append(e.seq))
     threads, per_thread = 4, 50
     barrier = threading.Barrier(threads)
 
@@ -251,6 +255,47 @@ def test_sessions_in_several_threads_record_every_event_once(engine: Engine, tmp
     assert seqs == sorted(seqs)
     assert len(set(seqs)) == len(seqs)
     assert Counter(e.kind for e in tracker.events)["commit"] == threads
+    assert delivered == (seqs if subscribed else [])
+
+
+def test_subscribing_and_unsubscribing_while_other_threads_record(engine: Engine, tmp_path: Path) -> None:
+    if engine.url.get_backend_name() == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'threads.db'}")
+        Base.metadata.create_all(engine)
+    maker = sessionmaker(bind=engine)
+    tracker = track(maker)
+    done = threading.Event()
+    delivered: Counter[int] = Counter()
+
+    def work() -> None:
+        with maker() as session:
+            for _ in range(200):
+                session.add(Author())
+            session.commit()
+
+    def toggle() -> None:
+        while not done.is_set():
+            tracker.subscribe(lambda e: delivered.update([e.seq]))()
+            tracker.watch(lambda: None)()
+
+    toggler = threading.Thread(target=toggle)
+    toggler.start()
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    done.set()
+    toggler.join()
+    assert tracker._wake == []
+    counts = Counter(t.hook for t in tracker.transitions)
+    assert counts == {"transient_to_pending": 400, "pending_to_persistent": 400}
+    assert set(delivered.values()) <= {1}  # never twice
+    seen: list[str] = []
+    tracker.subscribe(lambda e: seen.append(e.kind))  # the listeners still wake a new subscriber at once
+    with maker() as session:
+        session.add(Author())
+        assert seen == ["begin", "transition"]
 
 
 def test_a_rolled_back_unflushed_delete_is_noted(session: Session) -> None:
