@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 from sessionkit.events import Event, Note, Transition, format_identity
 from sessionkit.exceptions import EventNotFoundError
 from sessionkit.states import ATTACHED_STATES, KEYED_STATES, STATE_ORDER, ObjectState, state_of_instance_state
+
+#: `` at 0x7f...`` in a default repr: different on every run, so never shown.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 if TYPE_CHECKING:
     import weakref
@@ -25,6 +29,8 @@ class AttributeChange:
     name: str
     added: tuple[Any, ...]
     deleted: tuple[Any, ...]
+    #: ``name: old -> new``, with tracked objects by their labels and never a memory address
+    text: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +170,7 @@ def capture(labels: Labels, session_labels: dict[int, str], at: int, last_transi
                 marked_for_deletion=marked,
                 expired=bool(state.expired),
                 expired_attributes=tuple(sorted(state.expired_attributes)),
-                changes=_changes(state) if state.modified else (),
+                changes=_changes(state, labels) if state.modified else (),
                 last_seq=labels.last_seq.get(label),
                 _ref=weakref.ref(obj),
             )
@@ -179,13 +185,25 @@ def capture(labels: Labels, session_labels: dict[int, str], at: int, last_transi
     )
 
 
-def _changes(state: Any) -> tuple[AttributeChange, ...]:
+def _changes(state: Any, labels: Labels) -> tuple[AttributeChange, ...]:
     changes = []
     for attr in state.attrs:
         history = attr.history
         if history.added or history.deleted:
-            changes.append(AttributeChange(attr.key, tuple(history.added or ()), tuple(history.deleted or ())))
+            added, deleted = tuple(history.added or ()), tuple(history.deleted or ())
+            old, new = (", ".join(_value_text(value, labels) for value in values) or "-" for values in (deleted, added))
+            changes.append(AttributeChange(attr.key, added, deleted, text=f"{attr.key}: {old} -> {new}"))
     return tuple(changes)
+
+
+def _value_text(value: Any, labels: Labels) -> str:
+    """A related object by its label (or class), anything else by its repr without memory addresses."""
+    from sqlalchemy import inspect
+
+    state = inspect(value, raiseerr=False)
+    if getattr(state, "is_instance", False):
+        return labels.known(state) or f"{type(value).__name__} (not tracked)"
+    return _ADDRESS.sub("", repr(value))
 
 
 def replay(events: list[Event], at: int) -> Snapshot:

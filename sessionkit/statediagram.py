@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
-import io
 import os
 import re
 import sys
@@ -117,6 +116,8 @@ _WHITESPACE_CONTROL = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 _NOT_ID = re.compile(r"[^A-Za-z0-9]+")
 
 _RENDER_LOCK = threading.Lock()
+#: How the lines Graphviz and its Fontconfig print on stderr begin.
+_RENDERER_NOISE = ("Fontconfig", "Error:", "Warning:")
 
 
 class RenderError(SessionkitError, RuntimeError):
@@ -480,33 +481,37 @@ def _token_label(obj: ObjectSnapshot, *, gone: bool) -> str:
 
 @contextlib.contextmanager
 def _captured_stderr() -> Iterator[list[str]]:
-    """Send fd 2 (where Graphviz and Fontconfig write) and ``sys.stderr`` to a buffer; yield its lines.
+    """Send file descriptor 2, where Graphviz and Fontconfig write, to a buffer; yield its lines.
 
-    The lines appear in the yielded list when the block ends. Holding ``_RENDER_LOCK`` makes
-    this safe across threads (and serializes Graphviz, which is not thread-safe itself).
+    The lines appear in the yielded list when the block ends. ``sys.stderr`` is left alone, and
+    holding ``_RENDER_LOCK`` serializes renders (Graphviz is not thread-safe itself). What other
+    threads write to descriptor 2 meanwhile lands in the buffer too: ``_pass_on`` gives it back.
     """
     lines: list[str] = []
-    python_stderr = io.StringIO()
     with _RENDER_LOCK, tempfile.TemporaryFile() as sink:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
         try:
             saved = os.dup(2)
         except OSError:  # no file descriptor 2 at all: nothing can reach it
-            with contextlib.redirect_stderr(python_stderr):
-                yield lines
-            lines.extend(python_stderr.getvalue().splitlines())
+            yield lines
             return
         try:
             os.dup2(sink.fileno(), 2)
-            with contextlib.redirect_stderr(python_stderr):
-                yield lines
+            yield lines
         finally:
             os.dup2(saved, 2)
             os.close(saved)
             sink.seek(0)
             lines.extend(sink.read().decode("utf-8", "replace").splitlines())
-            lines.extend(python_stderr.getvalue().splitlines())
+
+
+def _pass_on(lines: list[str]) -> None:
+    """Write back to stderr the captured lines that are not Graphviz's or Fontconfig's own."""
+    others = [line for line in lines if not line.startswith(_RENDERER_NOISE)]
+    if others:
+        with contextlib.suppress(OSError):
+            os.write(2, "".join(f"{line}\n" for line in others).encode("utf-8", "replace"))
 
 
 def render(source: str, fmt: str = "svg") -> bytes:
@@ -528,6 +533,7 @@ def render(source: str, fmt: str = "svg") -> bytes:
             failure = error
     errors = [line.strip() for line in messages if line.lstrip().lower().startswith("error")]
     if failure is None and data and not errors:
+        _pass_on(messages)
         return bytes(data)
     reason = errors[0] if errors else f"{type(failure).__name__}: {failure}" if failure else "no output"
     msg = f"Could not render the state diagram as {fmt}: {clean(reason, _TOOLTIP_LIMIT)}"

@@ -73,10 +73,7 @@ def events_frame(events: Iterable[Event]) -> DataFrame:
 
 def changes_text(obj: ObjectSnapshot) -> str:
     """An object's pending attribute changes in one line: ``name: 'old' -> 'new'; ...``."""
-    return "; ".join(
-        f"{c.name}: {', '.join(map(repr, c.deleted)) or '-'} -> {', '.join(map(repr, c.added)) or '-'}"
-        for c in obj.changes
-    )
+    return "; ".join(change.text for change in obj.changes)
 
 
 def most_recent(objects: Sequence[ObjectSnapshot], limit: int) -> list[ObjectSnapshot]:

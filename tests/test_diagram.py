@@ -31,6 +31,7 @@ from sessionkit.statediagram import (
     RenderError,
     StateDiagram,
     _captured_stderr,
+    _pass_on,
     diagram,
     token_id,
 )
@@ -675,16 +676,38 @@ def test_a_fresh_render_prints_nothing_even_where_fontconfig_complains(tmp_path:
 
 
 def test_stderr_is_captured_at_the_file_descriptor_and_restored(capfd: pytest.CaptureFixture[str]) -> None:
-    before = os.fstat(2)
+    before, python_stderr = os.fstat(2), sys.stderr
     with _captured_stderr() as lines:
         os.write(2, b"Fontconfig warning: noise from C\n")
-        sys.stderr.write("noise from Python\n")
-    assert lines == ["Fontconfig warning: noise from C", "noise from Python"]
+        os.write(2, b"a line from another thread\n")
+        assert sys.stderr is python_stderr  # never swapped: other threads may be writing to it
+    assert lines == ["Fontconfig warning: noise from C", "a line from another thread"]
     after = os.fstat(2)
     assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
     os.write(2, b"still here\n")
+    _pass_on(lines)
     captured = capfd.readouterr()
-    assert captured.err == "still here\n"
+    assert captured.err == "still here\na line from another thread\n"
+
+
+def test_rendering_in_another_thread_loses_no_stderr_line(capfd: pytest.CaptureFixture[str]) -> None:
+    picture = diagram(synthetic(30))
+    done = threading.Event()
+
+    def redraw() -> None:
+        while not done.is_set():
+            picture.svg()
+
+    drawer = threading.Thread(target=redraw)
+    drawer.start()
+    try:
+        for i in range(300):
+            os.write(2, f"line {i}\n".encode())
+    finally:
+        done.set()
+        drawer.join()
+    written = capfd.readouterr().err.splitlines()
+    assert sorted(written) == sorted(f"line {i}" for i in range(300))
 
 
 def test_rendering_prints_nothing_in_process(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import sessionkit
 from sessionkit import ObjectState, track
+from sessionkit.snapshot import _value_text
 from tests.models import Author, Base, Book
 
 # ---------------------------------------------------------------- sub-states
@@ -296,6 +298,25 @@ def test_subscribing_and_unsubscribing_while_other_threads_record(engine: Engine
     with maker() as session:
         session.add(Author())
         assert seen == ["begin", "transition"]
+
+
+def test_related_objects_in_changes_are_shown_by_label_never_by_address(session: Session) -> None:
+    tracker = track(session)
+    author = Author(name="Ann")
+    session.add(author)
+    session.commit()
+    book = Book(title="T")
+    author.books.append(book)
+    snapshot = tracker.snapshot()
+    (change,) = snapshot["Author 1"].changes
+    assert change.added == (book,)  # the values themselves, as SQLAlchemy's history has them
+    assert change.text == "books: - -> Book 1"
+    frame = snapshot.to_frame().set_index("object")
+    assert frame.loc["Book 1", "changes"] == "author: - -> Author 1; title: - -> 'T'"
+    # objects the tracker has not seen, and values whose repr carries an address
+    assert _value_text(Book(title="U"), tracker._labels) == "Book (not tracked)"
+    assert _value_text(Ellipsis, tracker._labels) == "Ellipsis"
+    assert re.fullmatch(r"<object object>", _value_text(object(), tracker._labels))
 
 
 def test_a_rolled_back_unflushed_delete_is_noted(session: Session) -> None:
