@@ -8,6 +8,7 @@ from sessionkit.events import Begin, Commit, Created, Event, Flush, Note, Rollba
 from sessionkit.exceptions import (
     EventNotFoundError,
     InvalidSettingError,
+    InvalidSettingTypeError,
     NotMappedError,
     SessionkitError,
     TargetError,
@@ -35,6 +36,7 @@ __all__ = [
     "Exercise",
     "Flush",
     "InvalidSettingError",
+    "InvalidSettingTypeError",
     "NotMappedError",
     "Note",
     "ObjectSnapshot",

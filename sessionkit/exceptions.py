@@ -21,3 +21,13 @@ class EventNotFoundError(SessionkitError, LookupError):
 
 class InvalidSettingError(SessionkitError, ValueError):
     """A setting was given a value outside what it accepts."""
+
+
+class InvalidSettingTypeError(InvalidSettingError, TypeError):
+    """A setting was given a value of a type it does not accept (a string for a number, say)."""
+
+
+def setting_error(message: str, value: object, accepted: type | tuple[type, ...]) -> InvalidSettingError:
+    """The error for a bad setting: also a ``TypeError`` when ``value`` is not of an ``accepted`` type."""
+    wrong_type = not isinstance(value, accepted) or (isinstance(value, bool) and accepted is not bool)
+    return (InvalidSettingTypeError if wrong_type else InvalidSettingError)(message)

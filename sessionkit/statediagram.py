@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sessionkit.events import format_identity
-from sessionkit.exceptions import InvalidSettingError, SessionkitError
+from sessionkit.exceptions import InvalidSettingError, SessionkitError, setting_error
 from sessionkit.snapshot import ObjectSnapshot, Snapshot
 from sessionkit.states import HOOKS, STATE_ORDER, ObjectState
 
@@ -337,7 +337,7 @@ def diagram(snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlig
         raise TypeError(msg)
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
         msg = f"max_tokens must be a whole number of at least 1, but was given {max_tokens!r}."
-        raise InvalidSettingError(msg)
+        raise setting_error(msg, max_tokens, int)
     return StateDiagram(snapshot, max_tokens=max_tokens, highlight=bool(highlight))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 import threading
 import warnings
 import weakref
@@ -20,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine.interfaces import ExecuteStyle
 
 from sessionkit.events import Begin, Commit, Created, Event, Flush, Note, Rollback, Statement, Transition
-from sessionkit.exceptions import EventNotFoundError, InvalidSettingError
+from sessionkit.exceptions import EventNotFoundError, setting_error
 from sessionkit.labels import Labels, gc_paused
 from sessionkit.snapshot import Snapshot, capture, replay
 from sessionkit.states import HOOKS, KEYED_STATES, state_of_instance_state
@@ -65,6 +66,18 @@ def _on_collection(phase: str, info: dict[str, int]) -> None:  # noqa: ARG001 - 
         tracker._trim_soon()  # noqa: SLF001
 
 
+def _warn(message: str) -> None:
+    """A ``RuntimeWarning`` from inside a listener: where warnings are errors, printed instead of raised.
+
+    Raised, it would reach the learner's SQLAlchemy call, and the events being built would be lost.
+    """
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+    except Warning:
+        with contextlib.suppress(Exception):
+            print(f"RuntimeWarning: {message}", file=sys.stderr)  # noqa: T201
+
+
 def _unlisten(on: Any, listeners: list[tuple[str, Callable[..., Any]]]) -> None:
     """Remove the listeners from ``on`` (or from what a weak reference ``on`` still names) where they still are."""
     if isinstance(on, weakref.ref):
@@ -101,7 +114,7 @@ def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: An
     resolved = resolve(target)
     if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
         msg = f"max_events must be a positive whole number, but was given {max_events!r}."
-        raise InvalidSettingError(msg)
+        raise setting_error(msg, max_events, int)
     return Tracker(resolved, sql=bool(sql), max_events=max_events, models=model_targets(models))
 
 
@@ -122,7 +135,8 @@ class Tracker:
         self._lock = threading.RLock()
         self._subscribers: list[Callback] = []
         self._wake: list[Callable[[], None]] = []  # run after each record: drain for subscribers, watchers
-        self._failed: set[int] = set()
+        self._failed: weakref.WeakSet[Any] = weakref.WeakSet()  # callbacks that raised: warned once
+        self._failed_unreferenceable: list[object] = []  # the same, for those a weak reference cannot name
         self._labels = Labels()
         self._session_labels: dict[int, str] = {}
         self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
@@ -394,7 +408,7 @@ class Tracker:
         try:
             self._drain()
         except Exception as error:  # noqa: BLE001 - the learner's SQLAlchemy call must go on
-            warnings.warn(f"sessionkit could not record an event: {error!r}", RuntimeWarning, stacklevel=2)
+            _warn(f"sessionkit could not record an event: {error!r}")
 
     def _drain(self) -> None:
         with self._lock:
@@ -522,14 +536,18 @@ class Tracker:
             self._warn_once(callback, error)
 
     def _warn_once(self, callback: object, error: Exception) -> None:
-        if id(callback) not in self._failed:
-            self._failed.add(id(callback))
-            warnings.warn(
-                f"sessionkit subscriber {callback!r} raised {error!r}; it keeps being called, "
-                "and later errors from it are not reported.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        try:
+            if callback in self._failed:
+                return
+            self._failed.add(callback)
+        except TypeError:  # no weak reference to it: a builtin, kept alive anyway
+            if any(failed is callback for failed in self._failed_unreferenceable):
+                return
+            self._failed_unreferenceable.append(callback)
+        _warn(
+            f"sessionkit subscriber {callback!r} raised {error!r}; it keeps being called, "
+            "and later errors from it are not reported."
+        )
 
     # ------------------------------------------------------------------ public API
     @property

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sessionkit.events import Event, Flush, Statement, format_identity
-from sessionkit.exceptions import EventNotFoundError, InvalidSettingError
+from sessionkit.exceptions import EventNotFoundError, setting_error
 from sessionkit.snapshot import Snapshot, replay
 from sessionkit.statediagram import DEFAULT_MAX_TOKENS
 from sessionkit.tables import changes_text, most_recent
@@ -67,7 +67,7 @@ def check_max_tokens(value: object) -> int:
     """Validate the number of tokens a state box shows before "+N more"."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         msg = f"max_tokens must be a whole number of at least 1 (tokens drawn per state), but was given {value!r}."
-        raise InvalidSettingError(msg)
+        raise setting_error(msg, value, int)
     return value
 
 
@@ -78,7 +78,7 @@ def check_redraw_rate(value: object) -> float:
             f"max_redraws_per_second must be a number above 0 and at most {REDRAW_RATE_LIMIT:g}, "
             f"but was given {value!r}; 10 is the default."
         )
-        raise InvalidSettingError(msg)
+        raise setting_error(msg, value, (int, float))
     return float(value)
 
 
@@ -86,7 +86,7 @@ def check_log_length(value: object) -> int:
     """Validate how many recent events a view lists."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         msg = f"log_length must be a whole number of at least 1 (events listed), but was given {value!r}."
-        raise InvalidSettingError(msg)
+        raise setting_error(msg, value, int)
     return value
 
 
@@ -94,7 +94,7 @@ def check_show_sql(value: object) -> bool:
     """Validate the switch that shows or hides the SQL of each flush."""
     if not isinstance(value, bool):
         msg = f"show_sql must be True or False, but was given {value!r}."
-        raise InvalidSettingError(msg)
+        raise setting_error(msg, value, bool)
     return value
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import re
+import warnings
 import weakref
 from collections import Counter
 
@@ -396,9 +398,20 @@ def test_bad_targets_raise_and_attach_nothing(bad: object) -> None:
     assert before == {hook: event.contains(Session, hook, lambda *a: None) for hook in sessionkit.HOOKS}
 
 
-def test_bad_max_events_is_rejected(session: Session) -> None:
-    with pytest.raises(sessionkit.SessionkitError, match="max_events must be a positive whole number"):
-        track(session, max_events=0)
+@pytest.mark.parametrize("bad", [0, -5])
+def test_a_max_events_below_one_is_a_value_error(session: Session, bad: int) -> None:
+    with pytest.raises(sessionkit.InvalidSettingError, match="max_events must be a positive whole number") as caught:
+        track(session, max_events=bad)
+    assert isinstance(caught.value, ValueError)
+    assert not isinstance(caught.value, TypeError)
+
+
+@pytest.mark.parametrize("bad", ["10", 2.5, None, True])
+def test_a_max_events_of_another_type_is_a_type_error_too(session: Session, bad: object) -> None:
+    with pytest.raises(TypeError, match=f"but was given {re.escape(repr(bad))}") as caught:
+        track(session, max_events=bad)  # type: ignore[arg-type]
+    assert isinstance(caught.value, sessionkit.InvalidSettingError)
+    assert isinstance(caught.value, ValueError)
 
 
 def test_bad_models_are_rejected(session: Session) -> None:
@@ -496,6 +509,39 @@ def test_a_failing_subscriber_never_breaks_the_session(session: Session) -> None
     assert sessionkit.state_of(a) is ObjectState.PERSISTENT
     assert session.scalars(select(Author.name)).all() == ["Ann"]
     assert hooks(tracker) == ["transient_to_pending", "pending_to_persistent"]
+
+
+def test_a_failing_subscriber_never_breaks_the_session_where_warnings_are_errors(
+    session: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracker = track(session)
+    tracker.subscribe(lambda e: 1 / 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        session.add(Author(name="Ann"))
+        session.commit()
+    assert hooks(tracker) == ["transient_to_pending", "pending_to_persistent"]  # nothing lost either
+    assert session.scalars(select(Author.name)).all() == ["Ann"]
+    assert capsys.readouterr().err.count("ZeroDivisionError") == 1  # said once, on stderr
+
+
+def test_each_failing_subscriber_is_reported_once_even_after_others_are_gone(session: Session) -> None:
+    class Broken:
+        def __call__(self, event: sessionkit.Event) -> None:
+            raise ValueError(event.kind)
+
+    tracker = track(session)
+    warned = []
+    for _ in range(3):  # each new callback may well get the address of the one freed before it
+        callback = Broken()
+        unsubscribe = tracker.subscribe(callback)
+        with pytest.warns(RuntimeWarning, match="ValueError") as caught:
+            session.add(Author())
+            session.flush()
+        warned.append(len(caught))
+        unsubscribe()
+        del callback, unsubscribe
+    assert warned == [1, 1, 1]
 
 
 def test_subscribe_needs_a_callable(session: Session) -> None:
