@@ -164,7 +164,7 @@ def token_id(label: str) -> str:
     >>> token_id("Author 1")
     'tok_Author_1_3bc7cab8'
     """
-    readable = _NOT_ID.sub("_", label[:16]).strip("_")
+    readable = _NOT_ID.sub("_", label[:10]).strip("_")
     digest = hashlib.blake2b(label.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
     return f"tok_{readable}_{digest}" if readable else f"tok_{digest}"
 
@@ -440,7 +440,9 @@ def _draw_column(dot: Any, column: _Column, focus: str | None, *, replayed: bool
         for obj in column.shown:
             node = token_id(obj.label)
             ids.append(node)
-            attrs = {"tooltip": _quoted(obj.describe())}
+            attrs = {}
+            if _shortened(obj):  # the token shows everything else itself
+                attrs["tooltip"] = _quoted(obj.describe())
             gone = replayed and obj.instance is None
             if gone:
                 attrs["style"] = "rounded,dashed,filled"
@@ -460,6 +462,12 @@ def _draw_column(dot: Any, column: _Column, focus: str | None, *, replayed: bool
         # Pin the column: every token on the state's rank, stacked top to bottom in label order.
         chain = " -> ".join(reversed(ids)) if len(ids) > 1 else ids[0]
         cluster.body.append(f"\t{{rank=same; edge [style=invis]; {chain}}}\n")
+
+
+def _shortened(obj: ObjectSnapshot) -> bool:
+    """Whether the token cuts its label or identity short."""
+    identity = "" if obj.identity is None else format_identity(obj.identity)
+    return max(len(obj.label), len(identity)) > LABEL_LIMIT
 
 
 def _token_label(obj: ObjectSnapshot, *, gone: bool) -> str:

@@ -35,7 +35,7 @@ from sessionkit.statediagram import (
     diagram,
     token_id,
 )
-from sessionkit.states import HOOKS, STATE_ORDER
+from sessionkit.states import HOOKS, KEYED_STATES, STATE_ORDER
 from tests.models import Author, Base
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -449,6 +449,28 @@ def test_a_hundred_thousand_objects_make_a_small_dot_quickly() -> None:
         assert graph.get_node(f"more_{state.value}").attr["label"] == "+19,988 more"
     assert "+19,988 more (20,000 in all)" in picture.summary()
     assert picture.svg().startswith("<?xml")
+
+
+@pytest.mark.parametrize("name", ["User", "OrderLineItem"])
+def test_a_hundred_thousand_replayed_objects_with_every_badge_stay_under_20_kb(name: str) -> None:
+    # The longest tokens: an identity, every badge a state can have, and "since collected" (a replay).
+    states = list(ObjectState)
+    persistent = ObjectState.PERSISTENT
+    objects = [
+        ObjectSnapshot(
+            f"{name} {i}",
+            state := states[i % 5],
+            identity=(i,) if state in KEYED_STATES else None,
+            dirty=state is persistent,
+            marked_for_deletion=state is persistent,
+            expired=state in KEYED_STATES,
+            last_seq=i,
+        )
+        for i in range(1, 100_001)
+    ]
+    source = diagram(Snapshot(objects, at=100_000, live=False)).source
+    assert source.count("since collected") == 5 * 12
+    assert len(source.encode("utf-8")) < 20_000
 
 
 def test_the_most_recent_are_chosen_exactly_whatever_the_order() -> None:
