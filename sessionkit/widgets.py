@@ -90,6 +90,13 @@ def check_log_length(value: object) -> int:
     return value
 
 
+def _check_seq(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{what} needs the seq number of an event (a whole number), but was given {value!r}."
+        raise setting_error(msg, value, int)
+    return value
+
+
 def check_show_sql(value: object) -> bool:
     """Validate the switch that shows or hides the SQL of each flush."""
     if not isinstance(value, bool):
@@ -626,11 +633,14 @@ class _Panels:
         self.root.add_class("sessionkit-view")
 
     def show(self, picture: Picture) -> None:
-        self.caption.value = f"{STYLE}<b>{html.escape(picture.caption)}</b>"
+        caption = f"{STYLE}<b>{html.escape(picture.caption)}</b>"
         if hasattr(self.diagram, "svg"):
             self.diagram.svg = picture.svg
+            if not picture.svg:  # not drawn: the DOT text and the reason, where the picture would be
+                caption += picture.diagram_html
         else:
             self.diagram.value = picture.diagram_html
+        self.caption.value = caption
         self.objects.value = picture.objects_html
         self.log.value = picture.log_html
         self.sql.value = picture.sql_html
@@ -941,7 +951,7 @@ class ReplayView(_PanelsView):
         self._seqs = [event.seq for event in self.events]
         first = self._seqs[0] if self._seqs else 0
         last = self._seqs[-1] if self._seqs else 0
-        self._step = self._nearest(first if start is None else start)
+        self._step = self._nearest(first if start is None else _check_seq(start, "start"))
         self.picture = self.picture_at(self._step)
         widgets = _ipywidgets()
         self._panels: _Panels | None = None
@@ -980,6 +990,7 @@ class ReplayView(_PanelsView):
 
     def show(self, seq: int) -> None:
         """Show the session right after event ``seq``."""
+        _check_seq(seq, "show()")
         if self.slider is not None:
             self.slider.value = self._nearest(seq)  # the observer draws it
         else:

@@ -429,6 +429,9 @@ def test_a_diagram_that_cannot_be_rendered_shows_the_reason(make_view: Any, monk
     assert view.picture.svg == ""
     assert "The diagram could not be drawn (OSError: no renderer)." in view.picture.diagram_html
     assert "cluster_pending" in view.picture.diagram_html  # the DOT text is shown instead
+    if view.diagram_widget is not None:  # and the live widget says so too, not just a blank space
+        assert view.diagram_widget.svg == ""
+        assert "The diagram could not be drawn (OSError: no renderer)." in view._panels.caption.value
 
 
 def test_live_view_mimebundle_is_deterministic_with_a_static_picture(make_view: Any, session: Session) -> None:
@@ -601,6 +604,18 @@ def test_replay_refuses_a_step_it_does_not_have(tracker: sessionkit.Tracker, ses
         replay.picture_at(999)
     replay.show(999)  # the slider stops at the last event
     assert replay.step == replay.steps[-1]
+    replay.close()
+
+
+def test_replay_refuses_a_step_that_is_not_a_number(tracker: sessionkit.Tracker, session: Session) -> None:
+    ann = story(session)  # noqa: F841
+    exact = r"^start needs the seq number of an event \(a whole number\), but was given 'x'\.$"
+    with pytest.raises(TypeError, match=exact):
+        tracker.replay(start="x")  # type: ignore[arg-type]
+    replay = tracker.replay(start=2)
+    with pytest.raises(sessionkit.InvalidSettingError, match="show\\(\\) needs the seq number of an event"):
+        replay.show(2.5)  # type: ignore[arg-type]
+    assert replay.step == 2  # left as it was
     replay.close()
 
 
