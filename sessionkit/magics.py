@@ -16,8 +16,10 @@ traceback, and nothing changed.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import html
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -26,6 +28,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from sqlalchemy.orm import Session
 from traitlets import Bool, Float, Int, TraitError, observe, validate
+from traitlets.config import Config
 from traitlets.config.configurable import Configurable
 
 from sessionkit.exceptions import InvalidSettingError, SessionkitError
@@ -41,6 +44,7 @@ from sessionkit.widgets import (
     check_log_length,
     check_max_tokens,
     check_redraw_rate,
+    check_show_sql,
     detach_views,
     log_html,
     log_lines,
@@ -115,6 +119,14 @@ def _checked(check: Callable[[Any], Any], value: Any) -> Any:
         return check(value)
     except InvalidSettingError as error:
         raise SettingError(str(error)) from None
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "max_tokens": check_max_tokens,
+    "max_redraws_per_second": check_redraw_rate,
+    "show_sql": check_show_sql,
+    "log_length": check_log_length,
+}
 
 
 @magic_arguments()
@@ -437,7 +449,24 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register ``%sessionkit`` / ``%%sessionkit`` (``%load_ext sessionkit``); loading twice changes nothing."""
     if ipython.magics_manager.registry.get(SessionkitMagics.__name__) is not None:
         return
-    ipython.register_magics(SessionkitMagics(shell=ipython))
+    ipython.register_magics(SessionkitMagics(shell=ipython, config=_config_without_bad_settings(ipython)))
+
+
+def _config_without_bad_settings(ipython: InteractiveShell) -> Config:
+    """The shell's configuration, less the ``SessionkitMagics`` values out of range, each said in one line.
+
+    Rejected while loading, such a value would stop the extension loading with a traceback.
+    """
+    config = copy.deepcopy(ipython.config)
+    section = config.get(SessionkitMagics.__name__)
+    for name, check in _CHECKS.items():
+        if section is not None and name in section:
+            try:
+                check(section[name])
+            except InvalidSettingError as error:
+                print(f"{error} sessionkit uses the default instead.", file=sys.stderr)  # noqa: T201
+                del section[name]
+    return config
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:

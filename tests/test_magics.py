@@ -377,6 +377,31 @@ def test_settings_come_from_the_ipython_config(ip: Any, shell: Any) -> None:
         ip.config.pop("SessionkitMagics", None)
 
 
+def test_a_bad_setting_in_the_ipython_config_is_said_once_and_the_default_used(
+    ip: Any, shell: Any, capsys: Any
+) -> None:
+    run_cell(shell, "%unload_ext sessionkit")
+    ip.config.SessionkitMagics.max_tokens = 0
+    ip.config.SessionkitMagics.show_sql = "yes"
+    ip.config.SessionkitMagics.log_length = 7
+    try:
+        capsys.readouterr()
+        run_cell(shell, "%load_ext sessionkit")  # loads, with no traceback
+        assert (magics(shell).max_tokens, magics(shell).show_sql, magics(shell).log_length) == (12, True, 7)
+        err = capsys.readouterr().err
+        assert err.splitlines() == [
+            (
+                "max_tokens must be a whole number of at least 1 (tokens drawn per state), but was given 0. "
+                "sessionkit uses the default instead."
+            ),
+            "show_sql must be True or False, but was given 'yes'. sessionkit uses the default instead.",
+        ]
+        assert ip.config.SessionkitMagics.max_tokens == 0  # the shell's own configuration is left as it was
+        run_cell(shell, "%sessionkit")
+    finally:
+        ip.config.pop("SessionkitMagics", None)
+
+
 def test_help_lists_the_settings(shell: Any, capsys: Any) -> None:
     run_cell(shell, "%config SessionkitMagics")
     out = capsys.readouterr().out
