@@ -65,11 +65,12 @@ class ObjectSnapshot:
         )
         return tuple(name for flag, name in flags if flag)
 
-    def describe(self) -> str:
-        """One line: label, identity, state and badges."""
+    def describe(self, badges: tuple[str, ...] | None = None) -> str:
+        """One line: label, identity and badges (its own, unless others are given)."""
         identity = f" ({format_identity(self.identity)})" if self.identity is not None else ""
-        badges = f" [{', '.join(self.badges)}]" if self.badges else ""
-        return f"{self.label}{identity}{badges}"
+        shown = self.badges if badges is None else badges
+        listed = f" [{', '.join(shown)}]" if shown else ""
+        return f"{self.label}{identity}{listed}"
 
 
 class Snapshot:
@@ -106,6 +107,14 @@ class Snapshot:
         msg = f"no tracked object is labelled {label!r}; known labels include: {known}."
         raise KeyError(msg)
 
+    def collected_since(self, obj: ObjectSnapshot) -> bool:
+        """Whether a replayed object has since been collected by Python (its state is then history)."""
+        return not self.live and obj.instance is None
+
+    def badges_of(self, obj: ObjectSnapshot) -> tuple[str, ...]:
+        """``obj.badges``, and ``since collected`` for a replayed object Python has collected since."""
+        return (*obj.badges, "since collected") if self.collected_since(obj) else obj.badges
+
     def by_state(self) -> dict[ObjectState, list[ObjectSnapshot]]:
         """The objects grouped by state, every state present, in travel order."""
         groups: dict[ObjectState, list[ObjectSnapshot]] = {state: [] for state in STATE_ORDER}
@@ -125,7 +134,7 @@ class Snapshot:
         kind = "now" if self.live else "replayed"
         lines = [f"Session objects {moment} ({kind}): {len(self.objects)} tracked"]
         for state, members in self.by_state().items():
-            names = ", ".join(obj.describe() for obj in members) or "-"
+            names = ", ".join(obj.describe(self.badges_of(obj)) for obj in members) or "-"
             lines.append(f"  {state.value:<11} {names}")
         if self.collected_count:
             lines.append(f"  collected   {self.collected_count} (garbage-collected by Python)")

@@ -388,7 +388,7 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
     dot.attr(label=f"<{caption}>")
     focus = None if last is None else last.label
     for column in columns:
-        _draw_column(dot, column, focus, replayed=not snapshot.live)
+        _draw_column(dot, column, focus, snapshot)
     dot.node("database", label="database rows", shape="cylinder", fillcolor="#f3f4f6", fontsize="10", color=_GREY)
     for name, hook in HOOKS.items():
         tail = "database" if hook.before is None else _anchor(hook.before)
@@ -423,7 +423,7 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
     return dot
 
 
-def _draw_column(dot: Any, column: _Column, focus: str | None, *, replayed: bool) -> None:
+def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapshot) -> None:
     state = column.state
     with dot.subgraph(name=CLUSTERS[state]) as cluster:
         cluster.attr(
@@ -440,15 +440,15 @@ def _draw_column(dot: Any, column: _Column, focus: str | None, *, replayed: bool
         for obj in column.shown:
             node = token_id(obj.label)
             ids.append(node)
+            badges = snapshot.badges_of(obj)
             attrs = {}
             if _shortened(obj):  # the token shows everything else itself
-                attrs["tooltip"] = _quoted(obj.describe())
-            gone = replayed and obj.instance is None
-            if gone:
+                attrs["tooltip"] = _quoted(obj.describe(badges))
+            if snapshot.collected_since(obj):
                 attrs["style"] = "rounded,dashed,filled"
             if obj.label == focus:
                 attrs.update(color=_HIGHLIGHT, penwidth="2.5", fillcolor="#fff1f2", **{"class": "recent"})
-            cluster.node(node, label=_token_label(obj, gone=gone), **attrs)
+            cluster.node(node, label=_token_label(obj, badges), **attrs)
         if column.hidden:
             more = f"more_{state.value}"
             ids.append(more)
@@ -470,13 +470,12 @@ def _shortened(obj: ObjectSnapshot) -> bool:
     return max(len(obj.label), len(identity)) > LABEL_LIMIT
 
 
-def _token_label(obj: ObjectSnapshot, *, gone: bool) -> str:
+def _token_label(obj: ObjectSnapshot, badges: tuple[str, ...]) -> str:
     """The token's HTML-like label: the object's label in bold, its identity and badges in small print."""
     name = _html(obj.label) or " "  # Graphviz rejects an empty <B></B>
     small = []
     if obj.identity is not None:
         small.append(f"identity {_html(format_identity(obj.identity))}")
-    badges = [*obj.badges, "since collected"] if gone else list(obj.badges)
     if badges:
         small.append(" · ".join(f'<FONT COLOR="{_BADGE_COLORS[badge]}">{badge}</FONT>' for badge in badges))
     if not small:

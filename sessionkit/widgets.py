@@ -320,7 +320,7 @@ def objects_html(snapshot: Snapshot, limit: int = TABLE_ROWS) -> str:
         f"<td>{html.escape(obj.label)}</td><td>{obj.state.value}</td>"
         f"<td>{html.escape(format_identity(obj.identity))}</td>"
         f"<td>{html.escape(obj.session or '')}</td>"
-        f"<td>{html.escape(', '.join(obj.badges))}</td>"
+        f"<td>{html.escape(', '.join(snapshot.badges_of(obj)))}</td>"
         f"<td>{html.escape(_shorten(changes_text(obj), PARAMETERS_WIDTH))}</td>"
         "</tr>"
         for obj in shown
@@ -346,7 +346,7 @@ def objects_text(snapshot: Snapshot, limit: int = TABLE_ROWS) -> str:
             f"{obj.state.value:<10}",
             format_identity(obj.identity) or "-",
             obj.session or "-",
-            ", ".join(obj.badges),
+            ", ".join(snapshot.badges_of(obj)),
             changes_text(obj),
         ]
         lines.append("  ".join(part for part in parts if part).rstrip())

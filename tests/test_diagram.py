@@ -36,6 +36,7 @@ from sessionkit.statediagram import (
     token_id,
 )
 from sessionkit.states import HOOKS, KEYED_STATES, STATE_ORDER
+from sessionkit.widgets import objects_html, objects_text
 from tests.models import Author, Base
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -371,6 +372,14 @@ def test_a_replay_marks_objects_collected_since(session: Session) -> None:
     assert "since collected" in token_text(graph, "Author 2")
     assert "dashed" in graph.get_node(token_id("Author 2")).attr["style"]
     assert "since collected" not in token_text(graph, "Author 1")
+    # the replay's words and tables say so too, never that it still sits in a state
+    replayed = tracker.snapshot(at=tracker.events[-1].seq)
+    persistent_line = r"persistent +Author 1 \(\d+\), Author 2 \(\d+\) \[since collected\]$"
+    assert re.search(persistent_line, replayed.summary(), re.MULTILINE)
+    lines = {line.split()[1]: line for line in objects_text(replayed).splitlines()}
+    assert lines["2"].endswith("since collected")
+    assert not lines["1"].endswith("since collected")
+    assert "<td>since collected</td>" in objects_html(replayed)
 
 
 # ---------------------------------------------------------------- aggregation and scale
