@@ -193,7 +193,7 @@ class Tracker:
                 for connection, *_ in list(getattr(transaction, "_connections", {}).values()):
                     self._on_begin(session, transaction, connection)
 
-    def _hook_listeners(self) -> dict[str, Callable[[Any, Any], None]]:
+    def _hook_listeners(self) -> dict[str, Callable[[Any, Any], None]]:  # noqa: C901 - one scope: one shared append
         """One listener per lifecycle hook, each appending one record to the unread buffer.
 
         While anyone must be woken after each record (subscribers, watchers, a trim the
@@ -227,6 +227,13 @@ class Tracker:
 
             return listener
 
+        def keyed(hook: str) -> Callable[[Any, Any], None]:
+            # the identity the INSERT gave, as it was: a rollback or make_transient() may take it later
+            def listener(session: Any, state: Any) -> None:
+                append((hook, state.session_id or session.hash_key, state, state.key))
+
+            return listener
+
         def watched(hook: str) -> Callable[[Any, Any], None]:
             def listener(session: Any, state: Any) -> None:
                 key = state.session_id or session.hash_key
@@ -235,9 +242,14 @@ class Tracker:
 
             return listener
 
-        return {
-            hook: (watched if hook in WATCHED else leaving if hook in _LEAVING else staying)(hook) for hook in HOOKS
-        }
+        def listener_for(hook: str) -> Callable[[Any, Any], None]:
+            if hook in WATCHED:
+                return watched(hook)
+            if hook in _LEAVING:
+                return leaving(hook)
+            return keyed(hook) if hook == "pending_to_persistent" else staying(hook)
+
+        return {hook: listener_for(hook) for hook in HOOKS}
 
     def _init_listener(self) -> Callable[..., None]:
         def listener(state: Any, args: Any, kwargs: Any) -> None:  # noqa: ARG001
@@ -502,7 +514,7 @@ class Tracker:
             return None
         if kind in HOOKS:
             hook, state = HOOKS[kind], entry[2]
-            identity = (_identity(state) or None) if hook.after in KEYED_STATES else None
+            identity = (_identity(state, *entry[3:]) or None) if hook.after in KEYED_STATES else None
             return Transition(seq, session, kind, hook.before, hook.after, label, identity, _ref(state))
         if kind == "sql":
             statement, parameters, executemany, in_flush = entry[2:]
@@ -748,9 +760,9 @@ def _pending_work(session: Any) -> tuple[int, int, int]:
         return len(session.new), len(session.dirty), len(session.deleted)
 
 
-def _identity(state: Any) -> tuple[Any, ...]:
-    """The primary key of an ``InstanceState`` as it is now; empty while it has none."""
-    key = state.key
+def _identity(state: Any, *recorded: Any) -> tuple[Any, ...]:
+    """The primary key of an ``InstanceState`` as recorded, else as it is now; empty while it has none."""
+    key = recorded[0] if recorded else state.key
     return () if key is None else tuple(key[1])
 
 

@@ -544,6 +544,25 @@ def test_each_failing_subscriber_is_reported_once_even_after_others_are_gone(ses
     assert warned == [1, 1, 1]
 
 
+def test_a_transition_keeps_the_identity_the_insert_gave_whatever_happens_later(session: Session) -> None:
+    tracker = track(session)
+    rolled_back = Author()
+    session.add(rolled_back)
+    session.flush()
+    flushed_id = rolled_back.id
+    session.rollback()  # the INSERT is undone: the object is transient, with no identity now
+    rekeyed = Author(id=50)
+    session.add(rekeyed)
+    session.commit()
+    session.expunge(rekeyed)
+    make_transient(rekeyed)
+    rekeyed.id = 77
+    session.add(rekeyed)
+    session.commit()
+    inserted = [(t.label, t.identity) for t in tracker.transitions if t.hook == "pending_to_persistent"]
+    assert inserted == [("Author 1", (flushed_id,)), ("Author 2", (50,)), ("Author 2", (77,))]
+
+
 def test_subscribe_needs_a_callable(session: Session) -> None:
     with pytest.raises(TypeError, match="needs a callable"):
         track(session).subscribe("print")
