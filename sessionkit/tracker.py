@@ -45,6 +45,9 @@ _LARGE_BATCH = 1_000
 #: The only style in which ``do_execute`` sends many rows: insertmanyvalues batches.
 _MANY_VALUES = ExecuteStyle.INSERTMANYVALUES
 
+#: How deep this thread is in calls to subscribers and watchers, made from inside SQLAlchemy's listeners.
+_CALLING = threading.local()
+
 #: Trackers whose unread buffers the cyclic garbage collector's runs keep bounded.
 _BOUNDED: weakref.WeakSet[Tracker] = weakref.WeakSet()
 
@@ -76,6 +79,10 @@ def _warn(message: str) -> None:
     except Warning:
         with contextlib.suppress(Exception):
             print(f"RuntimeWarning: {message}", file=sys.stderr)  # noqa: T201
+
+
+def _ignore(record: tuple[Any, ...]) -> None:
+    """What the hook listeners append to once their tracker has stopped."""
 
 
 def _unlisten(on: Any, listeners: list[tuple[str, Callable[..., Any]]]) -> None:
@@ -156,6 +163,7 @@ class Tracker:
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
         self._unlisteners: list[weakref.finalize[Any, Any]] = []
         self._active = False
+        self._detach_later = False  # stop() ran inside a callback, while SQLAlchemy ran the listeners
         self._last_transition: Transition | None = None
         self._attach(models)
 
@@ -209,7 +217,7 @@ class Tracker:
 
         def wake_after_each_record(*, wake: bool) -> None:
             nonlocal append
-            append = waking_append if wake else raw.append
+            append = _ignore if not self._active else waking_append if wake else raw.append
 
         self._wake_after_each_record: Callable[..., None] = wake_after_each_record
 
@@ -258,6 +266,8 @@ class Tracker:
         return listener
 
     def _record(self, *entry: Any) -> None:
+        if not self._active:  # stopped from a callback: the listeners go at the next read
+            return
         self._raw.append(entry)
         if self._wake or len(self._raw) > self._raw_limit:
             self._woken()
@@ -271,8 +281,12 @@ class Tracker:
             self._wake_changed()
         if len(self._raw) > self._raw_limit:
             self._trim()
-        for woken in wake:
-            woken()
+        _CALLING.depth = getattr(_CALLING, "depth", 0) + 1
+        try:
+            for woken in wake:
+                woken()
+        finally:
+            _CALLING.depth -= 1
 
     def _wake_also(self, woken: Callable[[], None]) -> None:
         self._wake.append(woken)
@@ -424,6 +438,9 @@ class Tracker:
 
     def _drain(self) -> None:
         with self._lock:
+            if self._detach_later and not getattr(_CALLING, "depth", 0):
+                self._detach_later = False
+                self._detach()
             unchecked, self._unchecked = self._unchecked, []
             for entry in unchecked:
                 self._check_identity(entry)
@@ -669,9 +686,21 @@ class Tracker:
             self._last_transition = None
 
     def stop(self) -> None:
-        """Remove every listener this tracker added. Safe to call more than once."""
+        """Remove every listener this tracker added. Safe to call more than once.
+
+        Called from a subscriber or watcher, while SQLAlchemy is running the tracker's
+        listeners, it stops recording at once and removes them at the next read of the log:
+        SQLAlchemy cannot remove a listener while it runs.
+        """
         with self._lock:
             self._drain()
+            if getattr(_CALLING, "depth", 0):
+                self._active = False
+                self._wake_changed()  # the hook listeners now append nothing
+                for ident in list(self._sql_connections):
+                    self._forget_connection(ident)
+                self._detach_later = True
+                return
             self._detach()
 
     def _detach(self) -> None:

@@ -563,6 +563,30 @@ def test_a_transition_keeps_the_identity_the_insert_gave_whatever_happens_later(
     assert inserted == [("Author 1", (flushed_id,)), ("Author 2", (50,)), ("Author 2", (77,))]
 
 
+@pytest.mark.parametrize("how", ["subscribe", "watch"])
+def test_stop_from_a_callback_never_breaks_the_session(session: Session, how: str) -> None:
+    tracker = track(session)
+    listener = tracker._listeners[0]
+
+    def stop_at_the_first_insert(e: object = None) -> None:
+        if how == "watch" or getattr(e, "hook", None) == "pending_to_persistent":
+            tracker.stop()
+
+    if how == "subscribe":
+        tracker.subscribe(stop_at_the_first_insert)
+    session.add_all([Author(name="a"), Author(name="b")])
+    if how == "watch":
+        tracker.watch(stop_at_the_first_insert)
+    session.commit()  # SQLAlchemy is running the listener that stops the tracker: it must go on
+    assert not tracker.active
+    assert session.scalars(select(Author.name).order_by(Author.name)).all() == ["a", "b"]
+    recorded = len(tracker.events)  # the first read after it also removes the listeners
+    assert not event.contains(*listener)
+    session.add(Author(name="c"))
+    session.commit()
+    assert len(tracker.events) == recorded  # nothing more recorded
+
+
 def test_subscribe_needs_a_callable(session: Session) -> None:
     with pytest.raises(TypeError, match="needs a callable"):
         track(session).subscribe("print")
