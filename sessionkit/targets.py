@@ -190,7 +190,7 @@ def model_targets(models: Any) -> list[Any]:
     if models is None:
         return []
     items = [models] if isinstance(models, type) else models
-    if not isinstance(items, Iterable):
+    if not isinstance(items, Iterable) or isinstance(items, (str, bytes)):
         msg = (
             f"models= needs a declarative base or mapped classes, but was given {models!r}; "
             "pass the declarative base (e.g. models=Base) or a list of mapped classes."

@@ -417,6 +417,8 @@ def test_a_max_events_of_another_type_is_a_type_error_too(session: Session, bad:
 def test_bad_models_are_rejected(session: Session) -> None:
     with pytest.raises(TypeError, match="declarative base"):
         track(session, models=[int])
+    with pytest.raises(TypeError, match=r"but was given 'Author'; pass the declarative base"):
+        track(session, models="Author")  # a name is not the class: said as such, not letter by letter
 
 
 # ---------------------------------------------------------------- stop, clear, subscribe
