@@ -157,6 +157,7 @@ class Tracker:
         # connection itself, so an abandoned session's connection still goes back to its pool
         self._sql_connections: dict[int, int] = {}
         self._connection_finalizers: dict[int, weakref.finalize[Any, Any]] = {}
+        self._sharers: dict[int, list[int]] = {}  # id(connection) -> every tracked session using it, in order
         self._sql_dialects: weakref.WeakKeyDictionary[Any, list[tuple[str, Callable[..., None]]]] = (
             weakref.WeakKeyDictionary()
         )
@@ -323,13 +324,20 @@ class Tracker:
             self._record("begin", session.hash_key, transaction.nested)
 
     def _on_begin(self, session: Any, transaction: Any, connection: Any) -> None:  # noqa: ARG002
-        ident = id(connection)
-        if not self.sql or not self._active or ident in self._sql_connections:
+        if not self.sql or not self._active:
             return
+        ident, key = id(connection), session.hash_key
         with self._lock:
+            sharers = self._sharers.get(ident)
+            if sharers is not None:  # sessions bound to one Connection: its statements are the newest one's
+                if key not in sharers:
+                    sharers.append(key)
+                    self._sql_connections[ident] = key
+                return
             if connection.dialect not in self._sql_dialects:
                 self._listen_for_statements(connection.dialect)
-            self._sql_connections[ident] = session.hash_key
+            self._sql_connections[ident] = key
+            self._sharers[ident] = [key]
             self._connection_finalizers[ident] = weakref.finalize(connection, self._forget_connection, ident)
 
     def _listen_for_statements(self, dialect: Any) -> None:
@@ -375,7 +383,11 @@ class Tracker:
         self._unlisteners.append(weakref.finalize(self, _unlisten, weakref.ref(dialect), listeners))
 
     def _on_before_flush(self, session: Any, flush_context: Any, instances: Any) -> None:  # noqa: ARG002
-        self._in_flush.add(session.hash_key)
+        key = session.hash_key
+        self._in_flush.add(key)
+        for ident, sharers in list(self._sharers.items()):
+            if len(sharers) > 1 and key in sharers:  # a shared connection: the flushing session's statements
+                self._sql_connections[ident] = key
         self._record("flush", session.hash_key, *_pending_work(session))
 
     def _on_commit(self, session: Any) -> None:
@@ -395,13 +407,18 @@ class Tracker:
         self._in_flush.discard(key)  # a flush runs in a subtransaction of its own, even when it fails
         if transaction.parent is not None:
             return
-        for ident, owner in list(self._sql_connections.items()):
-            if owner == key:
-                self._forget_connection(ident)
+        for ident, sharers in list(self._sharers.items()):
+            if key in sharers:
+                sharers.remove(key)
+                if sharers:  # another tracked session still uses the connection
+                    self._sql_connections[ident] = sharers[-1]
+                else:
+                    self._forget_connection(ident)
         self._verify(session, key)
 
     def _forget_connection(self, ident: int) -> None:
         self._sql_connections.pop(ident, None)
+        self._sharers.pop(ident, None)
         finalizer = self._connection_finalizers.pop(ident, None)
         if finalizer is not None:
             finalizer.detach()

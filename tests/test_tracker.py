@@ -9,7 +9,7 @@ import weakref
 from collections import Counter
 
 import pytest
-from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy import Engine, event, insert, inspect, select, text
 from sqlalchemy.orm import Session, make_transient, scoped_session, sessionmaker
 
 import sessionkit
@@ -831,6 +831,29 @@ def test_untracked_sessions_on_the_same_engine_are_not_recorded(Maker: sessionma
         tracked.commit()
         tracked.execute(text("SELECT 4"))  # a new transaction, perhaps on another connection
     assert [s.sql for s in tracker.statements] == ["SELECT 2", "SELECT 4"]
+
+
+def test_sessions_bound_to_one_connection_each_get_their_own_statements(engine: Engine) -> None:
+    with engine.connect() as connection, connection.begin() as outer:
+        tracker = track(Session)
+        first, second = Session(bind=connection), Session(bind=connection)
+        first.add(Author(name="A"))
+        first.flush()
+        second.add(Author(name="B"))
+        second.flush()
+        first.commit()  # the first is done with the connection; the second still uses it
+        second.add(Author(name="B2"))
+        second.flush()
+        second.commit()
+        tracker.stop()
+        outer.rollback()
+    inserts = [(s.session, s.parameters) for s in tracker.statements if s.sql.startswith("INSERT")]
+    values = [(session, list(p.values() if isinstance(p, dict) else p)) for session, p in inserts]
+    assert values == [
+        ("session 1", ["A"]),
+        ("session 2", ["B"]),
+        ("session 2", ["B2"]),
+    ]
 
 
 def test_watchers_are_woken_without_building_events(session: Session) -> None:
