@@ -133,6 +133,7 @@ class Tracker:
         self.sql = sql
         self.max_events = max_events
         self._raw: list[tuple[Any, ...]] = []
+        self._trimmed: list[tuple[Any, ...]] = []  # unread records dropped from the log, kept to label
         # Trimmed back to max_events once past twice that: each trim frees as many records as it
         # keeps, so freeing and moving records costs a constant per record, as a list grows.
         self._raw_limit = max_events + max(64, max_events)
@@ -311,12 +312,22 @@ class Tracker:
             self._wake_also(self._trim)
 
     def _trim(self) -> None:
-        """Drop the oldest unread records beyond ``max_events``: nobody can see them any more."""
+        """Drop the oldest unread records beyond ``max_events`` from the log.
+
+        Nobody can see them as events any more, but the objects they name are labelled at
+        the next read, in order of first sight, so a snapshot still shows them: this trim's
+        records are kept for that, and older trims' up to ``max(64, max_events)`` in all.
+        """
         with self._lock:
             excess = len(self._raw) - self.max_events
             if excess > 0:
+                trimmed = self._trimmed
+                trimmed += self._raw[:excess]
                 del self._raw[:excess]
                 self._recorded += excess
+                keep = max(excess, self._raw_limit - self.max_events)  # this trim's, and older ones' up to the slack
+                if len(trimmed) > keep:
+                    del trimmed[: len(trimmed) - keep]
 
     def _on_transaction_create(self, session: Any, transaction: Any) -> None:
         self._sessions[session.hash_key] = session
@@ -461,6 +472,10 @@ class Tracker:
             unchecked, self._unchecked = self._unchecked, []
             for entry in unchecked:
                 self._check_identity(entry)
+            trimmed, self._trimmed = self._trimmed, []
+            if trimmed:
+                with gc_paused():
+                    self._label_only(trimmed)
             raw = self._raw
             count = len(raw)
             if not count:
@@ -472,6 +487,13 @@ class Tracker:
             else:
                 with gc_paused():
                     self._build(batch)
+
+    def _label_only(self, trimmed: list[tuple[Any, ...]]) -> None:
+        """Label the objects that records trimmed unread name, as a read would have."""
+        for run in self._runs(trimmed):
+            for entry in run:
+                if entry[0] in HOOKS or entry[0] == "init":
+                    self._labels.label(entry[2])
 
     def _build(self, batch: list[tuple[Any, ...]]) -> None:
         skip = len(batch) - self.max_events
