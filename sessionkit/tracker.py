@@ -134,8 +134,8 @@ class Tracker:
         self.max_events = max_events
         self._raw: list[tuple[Any, ...]] = []
         self._trimmed: list[tuple[Any, ...]] = []  # unread records dropped from the log, kept to label
-        # Trimmed back to max_events once past twice that: each trim frees as many records as it
-        # keeps, so freeing and moving records costs a constant per record, as a list grows.
+        # Trimmed back to max_events once past twice that: each trim drops as many records as it
+        # keeps, so dropping and moving records costs a constant per record, as a list grows.
         self._raw_limit = max_events + max(64, max_events)
         self._recorded = 0
         self._cleared = 0
@@ -399,7 +399,7 @@ class Tracker:
         for ident, sharers in list(self._sharers.items()):
             if len(sharers) > 1 and key in sharers:  # a shared connection: the flushing session's statements
                 self._sql_connections[ident] = key
-        self._record("flush", session.hash_key, *_pending_work(session))
+        self._record("flush", key, *_pending_work(session))
 
     def _on_commit(self, session: Any) -> None:
         nested = session.in_nested_transaction()
