@@ -32,7 +32,7 @@ from traitlets.config import Config
 from traitlets.config.configurable import Configurable
 
 from sessionkit.exceptions import InvalidSettingError, SessionkitError
-from sessionkit.statediagram import DEFAULT_MAX_TOKENS
+from sessionkit.statediagram import DEFAULT_MAX_TOKENS, check_max_tokens
 from sessionkit.targets import model_targets, resolve
 from sessionkit.tracker import Tracker, track
 from sessionkit.widgets import (
@@ -42,7 +42,6 @@ from sessionkit.widgets import (
     ReplayView,
     StaticView,
     check_log_length,
-    check_max_tokens,
     check_redraw_rate,
     check_show_sql,
     detach_views,
@@ -172,17 +171,9 @@ class SessionkitMagics(Magics, Configurable):
         super().__init__(shell=shell, **kwargs)
 
     # ------------------------------------------------------------------ settings
-    @validate("max_tokens")
-    def _valid_max_tokens(self, proposal: dict[str, Any]) -> int:
-        return int(_checked(check_max_tokens, proposal["value"]))
-
-    @validate("max_redraws_per_second")
-    def _valid_redraw_rate(self, proposal: dict[str, Any]) -> float:
-        return float(_checked(check_redraw_rate, proposal["value"]))
-
-    @validate("log_length")
-    def _valid_log_length(self, proposal: dict[str, Any]) -> int:
-        return int(_checked(check_log_length, proposal["value"]))
+    @validate("max_tokens", "max_redraws_per_second", "log_length")  # show_sql: the Bool trait checks it
+    def _valid_setting(self, proposal: dict[str, Any]) -> Any:
+        return _checked(_CHECKS[proposal["trait"].name], proposal["value"])
 
     @observe("max_tokens", "max_redraws_per_second", "show_sql", "log_length")
     def _settings_changed(self, change: dict[str, Any]) -> None:

@@ -335,10 +335,15 @@ def diagram(snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlig
         hint = " (use tracker.diagram(), or diagram(tracker.snapshot()))" if hasattr(snapshot, "snapshot") else ""  # type: ignore[unreachable]
         msg = f"diagram() needs a Snapshot, but was given {snapshot!r}{hint}."
         raise TypeError(msg)
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        msg = f"max_tokens must be a whole number of at least 1, but was given {max_tokens!r}."
-        raise setting_error(msg, max_tokens, int)
-    return StateDiagram(snapshot, max_tokens=max_tokens, highlight=bool(highlight))
+    return StateDiagram(snapshot, max_tokens=check_max_tokens(max_tokens), highlight=bool(highlight))
+
+
+def check_max_tokens(value: object) -> int:
+    """Validate the number of tokens a state box shows before "+N more"."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"max_tokens must be a whole number of at least 1 (tokens drawn per state), but was given {value!r}."
+        raise setting_error(msg, value, int)
+    return value
 
 
 def _move(transition: Transition, arrow: str = "->") -> str:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sessionkit.events import Event, Flush, Statement, format_identity
 from sessionkit.exceptions import EventNotFoundError, setting_error
 from sessionkit.snapshot import Snapshot, replay
-from sessionkit.statediagram import DEFAULT_MAX_TOKENS
+from sessionkit.statediagram import DEFAULT_MAX_TOKENS, check_max_tokens
 from sessionkit.tables import changes_text, most_recent
 
 if TYPE_CHECKING:
@@ -63,14 +63,6 @@ Schedule = Callable[[float, Callable[[], None]], Cancel]
 
 
 # ---------------------------------------------------------------------- settings
-def check_max_tokens(value: object) -> int:
-    """Validate the number of tokens a state box shows before "+N more"."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        msg = f"max_tokens must be a whole number of at least 1 (tokens drawn per state), but was given {value!r}."
-        raise setting_error(msg, value, int)
-    return value
-
-
 def check_redraw_rate(value: object) -> float:
     """Validate the most redraws per second a live view may make."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= REDRAW_RATE_LIMIT:
