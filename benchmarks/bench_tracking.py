@@ -9,7 +9,9 @@ cost, the least any tracker can cost) and tracked (``sessionkit.track`` with its
 SQL capture on). Each run takes the three modes in another order (all six in turn), so no
 mode always follows the same one. CPU time is measured with the garbage collector paused,
 and the minimum over the runs is compared, since noise only ever adds time; the ratio of
-the medians is printed beside it. Against a database server,
+the medians is printed beside it. A workload shorter than the longest runs that many times
+more often (up to 8x), so that each minimum is taken over about as much CPU time: the
+shorter a run, the more a single lucky one moves its minimum. Against a database server,
 wall-clock time is printed too: the server's work and the network wait are real costs of
 the learner's call that this process's CPU time does not see. Then it prints the bytes each
 recorded event costs and shows that memory, read or not, stays flat past ``max_events``.
@@ -145,6 +147,17 @@ ORDERS = list(itertools.permutations(MODES))
 
 Timings = dict[str, dict[str, dict[str, list[float]]]]
 
+#: A shorter workload runs this many times more at most, so its minimum is taken over about
+#: as much CPU time as the longest one's: the shorter a run, the more one lucky run moves it.
+MAX_REPEATS = 8
+
+
+def repeats_for(cpu: dict[str, dict[str, list[float]]]) -> dict[str, int]:
+    """How many times each workload runs per run of the longest, from the first run's times."""
+    took = {name: min(min(values) for values in by_mode.values()) for name, by_mode in cpu.items()}
+    longest = max(took.values())
+    return {name: min(MAX_REPEATS, max(1, round(longest / seconds))) for name, seconds in took.items()}
+
 
 def run_once(engine: Any, workload: str, mode: str, n: int, run: Callable[[Callable[[], None]], None]) -> None:
     """Prepare a workload, attach a mode, and ``run(work)`` with the garbage collector paused."""
@@ -175,10 +188,16 @@ def measure(url: str, runs: int, n: int) -> Timings:
 
         return time_it
 
+    repeats = dict.fromkeys(WORKLOADS, 1)
+    turns = dict.fromkeys(WORKLOADS, 0)
     for run in range(runs):
         for name in WORKLOADS:
-            for mode in ORDERS[run % len(ORDERS)]:
-                run_once(engine, name, mode, n, timed(name, mode))
+            for _ in range(repeats[name]):
+                for mode in ORDERS[turns[name] % len(ORDERS)]:
+                    run_once(engine, name, mode, n, timed(name, mode))
+                turns[name] += 1
+        if run == 0:
+            repeats = repeats_for(times["cpu"])
     Base.metadata.drop_all(engine)
     engine.dispose()
     return times
@@ -251,7 +270,13 @@ def instructions(n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=36, help="interleaved runs, every order of the modes in turn")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=36,
+        help="interleaved runs of the longest workload, every order of the modes in turn; shorter ones run"
+        f" up to {MAX_REPEATS}x as often",
+    )
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--url", default="sqlite://")
     parser.add_argument("--instructions", action="store_true", help="also count instructions under valgrind")
@@ -265,18 +290,18 @@ def main() -> None:
     clocks = ("cpu",) if args.url.startswith("sqlite") else ("cpu", "wall")
     for clock in clocks:
         what = "CPU seconds (this process)" if clock == "cpu" else "wall-clock seconds (with the server)"
-        print(f"{args.objects:,} objects on {args.url}, minimum {what} over {args.runs} interleaved runs")
+        print(f"{args.objects:,} objects on {args.url}, minimum {what} over interleaved runs")
         print(
-            f"{'workload':<18} {'plain':>8} {'floor':>8} {'tracked':>8} {'floor/plain':>12} {'tracked/floor':>14}"
-            f" {'(medians)':>10}"
+            f"{'workload':<18} {'runs':>5} {'plain':>8} {'floor':>8} {'tracked':>8} {'floor/plain':>12}"
+            f" {'tracked/floor':>14} {'(medians)':>10}"
         )
         for name, by_mode in times[clock].items():
             best = {mode: min(values) for mode, values in by_mode.items()}
             middle = {mode: statistics.median(values) for mode, values in by_mode.items()}
             print(
-                f"{name:<18} {best['plain']:8.4f} {best['floor']:8.4f} {best['tracked']:8.4f} "
-                f"{best['floor'] / best['plain']:11.3f}x {best['tracked'] / best['floor']:13.3f}x"
-                f" {middle['tracked'] / middle['floor']:9.3f}x"
+                f"{name:<18} {len(by_mode['tracked']):>5} {best['plain']:8.4f} {best['floor']:8.4f}"
+                f" {best['tracked']:8.4f} {best['floor'] / best['plain']:11.3f}x"
+                f" {best['tracked'] / best['floor']:13.3f}x {middle['tracked'] / middle['floor']:9.3f}x"
             )
         print()
 
