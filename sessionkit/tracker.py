@@ -371,8 +371,10 @@ class Tracker:
                     executemany = context.execute_style is _MANY_VALUES
             except AttributeError:  # a statement with no execution context: not a session's
                 return
-            append(("sql", key, statement, parameters, executemany, key in in_flush))
-            if (wake or len(raw) > limit) and (wake_up := woken()) is not None:
+            flushing = key in in_flush
+            append(("sql", key, statement, parameters, executemany, flushing))
+            # A flush's statements need no bound here: the flush's end trims, as every step's does.
+            if (wake or (not flushing and len(raw) > limit)) and (wake_up := woken()) is not None:
                 wake_up()
 
         def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:

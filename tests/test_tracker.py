@@ -656,6 +656,13 @@ def test_memory_is_bounded_while_nobody_reads(Maker: sessionmaker[Session]) -> N
             longest = max(longest, len(tracker._raw) + len(tracker._trimmed))
         # 2 * rows records were made; those trimmed are kept to label up to the slack of 64
         assert bound < longest <= bound + 64 + gc.get_threshold()[0]
+        # Statements outside a flush, one after another in one transaction: each one checks.
+        assert len(tracker.events) == 10  # a read: nothing unread or trimmed is left
+        longest = 0
+        for _ in range(rows):
+            session.execute(text("SELECT 1"))
+            longest = max(longest, len(tracker._raw) + len(tracker._trimmed))
+        assert bound < longest < 2 * bound
         # Objects the session keeps (pending) are trimmed by the step that follows them,
         # with the collector paused too.
         gc.disable()
@@ -663,7 +670,7 @@ def test_memory_is_bounded_while_nobody_reads(Maker: sessionmaker[Session]) -> N
             for _ in range(rows):
                 session.add(Author())
             assert len(tracker._raw) > rows
-            session.flush()
+            session.flush()  # a flush's own statements don't check: its end trims
             assert len(tracker._raw) <= bound
         finally:
             gc.enable()
