@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 Callback = Callable[[Event], object]
 
+#: Hooks SQLAlchemy fires once the object's state names no session (``InstanceState._detach_states``).
+_LEAVING = ("persistent_to_detached", "pending_to_transient", "persistent_to_transient")
+
 #: Batches this large are built with the cyclic garbage collector paused.
 _LARGE_BATCH = 1_000
 
@@ -220,22 +223,30 @@ class Tracker:
 
         self._wake_after_each_record: Callable[..., None] = wake_after_each_record
 
-        def plain(hook: str) -> Callable[[Any, Any], None]:
+        # While an object is in a session its state names the session, and is cheaper to read
+        # than the Session's own key; the hooks that take it out fire once it names none.
+        def leaving(hook: str) -> Callable[[Any, Any], None]:
             def listener(session: Any, state: Any) -> None:
                 append((hook, session.hash_key, state))
+
+            return listener
+
+        def staying(hook: str) -> Callable[[Any, Any], None]:
+            def listener(session: Any, state: Any) -> None:
+                append((hook, state.session_id or session.hash_key, state))
 
             return listener
 
         def keyed(hook: str) -> Callable[[Any, Any], None]:
             # the identity the INSERT gave, as it was: a rollback or make_transient() may take it later
             def listener(session: Any, state: Any) -> None:
-                append((hook, session.hash_key, state, state.key))
+                append((hook, state.session_id or session.hash_key, state, state.key))
 
             return listener
 
         def watched(hook: str) -> Callable[[Any, Any], None]:
             def listener(session: Any, state: Any) -> None:
-                key = session.hash_key
+                key = state.session_id or session.hash_key
                 watch[key].append(record := (hook, key, state))
                 append(record)
 
@@ -244,7 +255,9 @@ class Tracker:
         def listener_for(hook: str) -> Callable[[Any, Any], None]:
             if hook in WATCHED:
                 return watched(hook)
-            return keyed(hook) if hook == "pending_to_persistent" else plain(hook)
+            if hook in _LEAVING:
+                return leaving(hook)
+            return keyed(hook) if hook == "pending_to_persistent" else staying(hook)
 
         return {hook: listener_for(hook) for hook in HOOKS}
 
