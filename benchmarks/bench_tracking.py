@@ -149,8 +149,7 @@ ORDERS = list(itertools.permutations(MODES))
 
 Timings = dict[str, dict[str, dict[str, list[float]]]]
 
-#: A shorter workload runs this many times more at most, so its minimum is taken over about
-#: as much CPU time as the longest one's: the shorter a run, the more one lucky run moves it.
+#: The most times a shorter workload runs per run of the longest (see the module's docstring).
 MAX_REPEATS = 8
 
 
