@@ -244,7 +244,8 @@ LAYOUTS = (0, 1_000, 2_000)
 
 def callgrind(workload: str, n: int, pad: int) -> dict[str, int] | None:
     """Instructions the work executes, floor and tracked side by side (one process each), in one layout."""
-    env = {**os.environ, "PYTHONHASHSEED": "0", "BENCH_LAYOUT": "x" * pad}  # the same set and dict orders
+    # The hash seed fixes set and dict orders in both modes; the padding moves where things sit in memory.
+    env = {**os.environ, "PYTHONHASHSEED": "0", "BENCH_LAYOUT": "x" * pad}
     valgrind = shutil.which("valgrind") or "valgrind"
     with tempfile.TemporaryDirectory() as tmp:
         runs = {}
