@@ -115,8 +115,8 @@ def burst(adds: int, *, with_view: bool, subscribed: bool = False) -> tuple[floa
             time.sleep(0.01)
         throttle.flush()  # waits for a redraw in progress (and draws nothing more: nothing is pending)
         runs = throttle.runs - runs_before
-        final = view.picture is not None and f"{adds:,} tracked" in view.picture.text
-        final = final and "pending     -" not in view.picture.text and "transient   -" in view.picture.text
+        text = "" if view.picture is None else view.picture.text
+        final = f"{adds:,} tracked" in text and "pending     -" not in text and "transient   -" in text
         view.close()
     tracker.stop()
     session.close()
