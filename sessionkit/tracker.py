@@ -147,7 +147,9 @@ class Tracker:
         self._failed_unreferenceable: list[object] = []  # the same, for those a weak reference cannot name
         self._labels = Labels()
         self._session_labels: dict[int, str] = {}
+        self._session_count = 0
         self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._ended_sessions: list[int] = []  # keys of sessions Python has collected, forgotten at the next read
         self._in_flush: set[int] = set()
         self._last_flush: dict[int, int] = {}
         self._unchecked: list[tuple[Any, ...]] = []  # persistent_to_detached records built during the hook
@@ -196,7 +198,7 @@ class Tracker:
         if _on_collection not in gc.callbacks:
             gc.callbacks.append(_on_collection)
         for session in self.target.live_sessions():
-            self._sessions[session.hash_key] = session
+            self._meet(session)
             transaction = session.get_transaction()
             if transaction is not None:
                 self._joined_mid_transaction.add(session.hash_key)
@@ -329,8 +331,14 @@ class Tracker:
                 if len(trimmed) > keep:
                     del trimmed[: len(trimmed) - keep]
 
+    def _meet(self, session: Any) -> None:
+        """Know a live session; once Python collects it, the next read forgets what was kept about it."""
+        if session.hash_key not in self._sessions:
+            self._sessions[session.hash_key] = session
+            weakref.finalize(session, self._ended_sessions.append, session.hash_key)
+
     def _on_transaction_create(self, session: Any, transaction: Any) -> None:
-        self._sessions[session.hash_key] = session
+        self._meet(session)
         if transaction.parent is None or transaction.nested:
             self._record("begin", session.hash_key, transaction.nested)
 
@@ -471,6 +479,7 @@ class Tracker:
             if self._detach_later and not getattr(_CALLING, "depth", 0):
                 self._detach_later = False
                 self._detach()
+            ended = len(self._ended_sessions)  # collected before this read: all their records are in
             unchecked, self._unchecked = self._unchecked, []
             for entry in unchecked:
                 self._check_identity(entry)
@@ -480,15 +489,34 @@ class Tracker:
                     self._label_only(trimmed)
             raw = self._raw
             count = len(raw)
-            if not count:
-                return
-            batch = raw[:count]
-            del raw[:count]  # records appended meanwhile (other threads) stay for the next read
-            if count < _LARGE_BATCH:
-                self._build(batch)
-            else:
-                with gc_paused():
+            if count:
+                batch = raw[:count]
+                del raw[:count]  # records appended meanwhile (other threads) stay for the next read
+                if count < _LARGE_BATCH:
                     self._build(batch)
+                else:
+                    with gc_paused():
+                        self._build(batch)
+            if ended:
+                self._forget_sessions(ended)
+
+    def _forget_sessions(self, count: int) -> None:
+        """Drop what was kept about the first ``count`` collected sessions: their events keep their labels."""
+        keys = set(self._ended_sessions[:count])
+        del self._ended_sessions[:count]
+        unchecked, self._unchecked = self._unchecked, []
+        for entry in unchecked:  # the hook is long over: make_transient() can no longer follow it
+            if entry[1] in keys:
+                self._check_identity(entry)
+            else:
+                self._unchecked.append(entry)
+        for key in keys:
+            self._session_labels.pop(key, None)
+            self._last_flush.pop(key, None)
+            self._watch.pop(key, None)
+            self._committed.discard(key)
+            self._joined_mid_transaction.discard(key)
+            self._in_flush.discard(key)
 
     def _label_only(self, trimmed: list[tuple[Any, ...]]) -> None:
         """Label the objects that records trimmed unread name, as a read would have."""
@@ -596,7 +624,8 @@ class Tracker:
     def _session_label(self, key: int) -> str:
         label = self._session_labels.get(key)
         if label is None:
-            label = self._session_labels[key] = f"session {len(self._session_labels) + 1}"
+            self._session_count += 1
+            label = self._session_labels[key] = f"session {self._session_count}"
         return label
 
     def _notify(self, callback: Callback, made: Event) -> None:

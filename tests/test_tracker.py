@@ -697,6 +697,49 @@ def test_objects_named_only_by_records_trimmed_unread_are_still_labelled_in_orde
     assert tracker._trimmed == []  # read: kept no longer
 
 
+def test_what_a_tracker_keeps_about_a_session_goes_with_it(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    tracker = track(Maker, max_events=20)
+    tracker.subscribe(lambda event: None)  # every event is built as it happens, as in a live view
+    for _ in range(300):
+        with Maker() as session:
+            session.add(Author())
+            session.commit()
+    del session
+    gc.collect()
+    events = tracker.events  # a read forgets the sessions Python has collected
+    assert tracker._session_labels == {}
+    assert tracker._last_flush == {}
+    # Labels are never given twice: the last session is still the 300th.
+    numbers = [int(event.session.removeprefix("session ")) for event in events]
+    assert numbers == sorted(numbers)
+    assert numbers[-1] == 300
+    with Maker() as session:
+        session.add(Author())
+        session.commit()
+    assert tracker.events[-1].session == "session 301"
+
+
+def test_a_session_dropped_in_the_middle_of_a_transaction_leaves_nothing_behind(
+    Maker: sessionmaker[Session],  # noqa: N803
+) -> None:
+    with Maker() as setup:
+        setup.add(Author())
+        setup.commit()
+    tracker = track(Maker)
+    session = Maker()
+    author = session.scalars(select(Author)).one()
+    session.delete(author)
+    session.flush()  # persistent_to_deleted: checked when the transaction ends, which it never does
+    state = weakref.ref(inspect(author))
+    assert tracker._watch
+    del session, author
+    gc.collect()
+    assert [t.hook for t in tracker.transitions] == ["loaded_as_persistent", "persistent_to_deleted"]
+    assert not tracker._watch
+    assert state() is None
+    assert len(tracker.snapshot()) == 0
+
+
 def test_a_stopped_tracker_is_no_longer_bounded_by_the_collector(session: Session) -> None:
     from sessionkit.tracker import _BOUNDED, _on_collection
 
