@@ -149,7 +149,8 @@ class Tracker:
         self._session_labels: dict[int, str] = {}
         self._session_count = 0
         self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
-        self._ended_sessions: list[int] = []  # keys of sessions Python has collected, forgotten at the next read
+        self._ended_sessions: list[int] = []  # keys of sessions Python has collected, not forgotten yet
+        self._building = 0  # reads in progress on this thread's stack: their records are out of the buffer
         self._in_flush: set[int] = set()
         self._last_flush: dict[int, int] = {}
         self._unchecked: list[tuple[Any, ...]] = []  # persistent_to_detached records built during the hook
@@ -330,6 +331,7 @@ class Tracker:
                 keep = max(excess, self._raw_limit - self.max_events)  # this trim's, and older ones' up to the slack
                 if len(trimmed) > keep:
                     del trimmed[: len(trimmed) - keep]
+            self._forget_ended_sessions()
 
     def _meet(self, session: Any) -> None:
         """Know a live session; once Python collects it, the next read forgets what was kept about it."""
@@ -428,6 +430,11 @@ class Tracker:
         self._in_flush.discard(key)  # a flush runs in a subtransaction of its own, even when it fails
         if transaction.parent is not None:
             return
+        self._release_connections(key)
+        self._verify(session, key)
+
+    def _release_connections(self, key: int) -> None:
+        """The session's transaction is over: statements on its connections are no longer its own."""
         for ident, sharers in list(self._sharers.items()):
             if key in sharers:
                 sharers.remove(key)
@@ -435,7 +442,6 @@ class Tracker:
                     self._sql_connections[ident] = sharers[-1]
                 else:
                     self._forget_connection(ident)
-        self._verify(session, key)
 
     def _forget_connection(self, ident: int) -> None:
         self._sql_connections.pop(ident, None)
@@ -479,7 +485,6 @@ class Tracker:
             if self._detach_later and not getattr(_CALLING, "depth", 0):
                 self._detach_later = False
                 self._detach()
-            ended = len(self._ended_sessions)  # collected before this read: all their records are in
             unchecked, self._unchecked = self._unchecked, []
             for entry in unchecked:
                 self._check_identity(entry)
@@ -492,31 +497,42 @@ class Tracker:
             if count:
                 batch = raw[:count]
                 del raw[:count]  # records appended meanwhile (other threads) stay for the next read
-                if count < _LARGE_BATCH:
-                    self._build(batch)
-                else:
-                    with gc_paused():
+                self._building += 1
+                try:
+                    if count < _LARGE_BATCH:
                         self._build(batch)
-            if ended:
-                self._forget_sessions(ended)
+                    else:
+                        with gc_paused():
+                            self._build(batch)
+                finally:
+                    self._building -= 1
+            self._forget_ended_sessions()
 
-    def _forget_sessions(self, count: int) -> None:
-        """Drop what was kept about the first ``count`` collected sessions: their events keep their labels."""
-        keys = set(self._ended_sessions[:count])
-        del self._ended_sessions[:count]
-        unchecked, self._unchecked = self._unchecked, []
-        for entry in unchecked:  # the hook is long over: make_transient() can no longer follow it
-            if entry[1] in keys:
-                self._check_identity(entry)
-            else:
-                self._unchecked.append(entry)
-        for key in keys:
-            self._session_labels.pop(key, None)
-            self._last_flush.pop(key, None)
-            self._watch.pop(key, None)
-            self._committed.discard(key)
-            self._joined_mid_transaction.discard(key)
-            self._in_flush.discard(key)
+    def _forget_ended_sessions(self) -> None:
+        """Drop what was kept about collected sessions whose records are all built; their events keep their labels.
+
+        A collected session records nothing more, so once no unread or unchecked record names
+        it, nothing will ask for its label again. Reads and trims both call this, so a program
+        that never reads stays bounded too.
+        """
+        if not self._ended_sessions or self._building:
+            return
+        with self._lock:
+            ended = len(self._ended_sessions)  # the collector may add more meanwhile, from any thread
+            named = {record[1] for record in self._raw} | {entry[1] for entry in self._unchecked}
+            later = []
+            for key in self._ended_sessions[:ended]:
+                if key in named:
+                    later.append(key)
+                    continue
+                self._session_labels.pop(key, None)
+                self._last_flush.pop(key, None)
+                self._watch.pop(key, None)
+                self._committed.discard(key)
+                self._joined_mid_transaction.discard(key)
+                self._in_flush.discard(key)
+                self._release_connections(key)
+            self._ended_sessions[:ended] = later
 
     def _label_only(self, trimmed: list[tuple[Any, ...]]) -> None:
         """Label the objects that records trimmed unread name, as a read would have."""

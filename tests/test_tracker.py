@@ -740,6 +740,44 @@ def test_a_session_dropped_in_the_middle_of_a_transaction_leaves_nothing_behind(
     assert len(tracker.snapshot()) == 0
 
 
+def test_collected_sessions_are_forgotten_without_any_read(Maker: sessionmaker[Session]) -> None:  # noqa: N803
+    with Maker() as setup:
+        setup.add_all([Author(name=str(i)) for i in range(300)])
+        setup.commit()
+        ids = setup.scalars(select(Author.id)).all()
+    tracker = track(Maker, max_events=50)
+    for n, author_id in enumerate(ids):
+        session = Maker()
+        session.delete(session.get(Author, author_id))
+        session.flush()  # persistent_to_deleted, waiting for an end of the transaction that never comes
+        del session
+        if n % 10 == 9:
+            gc.collect()  # the dropped sessions give their connections back to the pool
+    # Nobody has read the log: the trims at each transaction's end forgot the collected sessions.
+    assert len(tracker._ended_sessions) < 50
+    assert len(tracker._watch) < 50
+    assert tracker._session_labels == {}  # labels are only given when the log is read
+
+
+def test_a_connection_outlives_a_session_dropped_on_it(engine: Engine) -> None:
+    with engine.connect() as connection:
+        Maker = sessionmaker(bind=connection)
+        tracker = track(Maker)
+        session = Maker()
+        session.add(Author())
+        session.flush()
+        del session
+        gc.collect()
+        assert {event.session for event in tracker.events} == {"session 1"}
+        seen = len(tracker.events)
+        connection.execute(text("SELECT 1"))  # the connection's own statement: no tracked session's
+        assert len(tracker.events) == seen
+        with Maker() as session:
+            session.add(Author())
+            session.flush()
+        assert {event.session for event in tracker.events[seen:]} == {"session 2"}
+
+
 def test_a_stopped_tracker_is_no_longer_bounded_by_the_collector(session: Session) -> None:
     from sessionkit.tracker import _BOUNDED, _on_collection
 
