@@ -150,7 +150,7 @@ class Tracker:
         self._session_count = 0
         self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._ended_sessions: list[int] = []  # keys of sessions Python has collected, not forgotten yet
-        self._building = 0  # reads in progress on this thread's stack: their records are out of the buffer
+        self._building = 0  # a read is building records taken out of the buffer: forgetting waits for it
         self._in_flush: set[int] = set()
         self._last_flush: dict[int, int] = {}
         self._unchecked: list[tuple[Any, ...]] = []  # persistent_to_detached records built during the hook
@@ -334,7 +334,7 @@ class Tracker:
             self._forget_ended_sessions()
 
     def _meet(self, session: Any) -> None:
-        """Know a live session; once Python collects it, the next read forgets what was kept about it."""
+        """Know a live session; once Python collects it, a later read or trim forgets what was kept about it."""
         if session.hash_key not in self._sessions:
             self._sessions[session.hash_key] = session
             weakref.finalize(session, self._ended_sessions.append, session.hash_key)
