@@ -31,7 +31,7 @@ try:
 except ModuleNotFoundError:  # run from a checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import sessionkit
-from sessionkit.statediagram import diagram
+from sessionkit.render.diagram import diagram
 
 DOT_BUDGET = 20_000
 BUILD_BUDGET = 0.050

@@ -26,8 +26,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 import sessionkit
-from sessionkit.statediagram import diagram
-from sessionkit.widgets import log_html, objects_html, render_picture, sql_groups, sql_html
+from sessionkit.render.diagram import diagram
+from sessionkit.render.panels import log_html, objects_html, render_picture, sql_groups, sql_html
 
 
 class Base(DeclarativeBase):

@@ -29,7 +29,7 @@ from sqlalchemy import URL, Engine, MetaData, event, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
-from sessionkit.exceptions import InvalidSettingError
+from sessionkit.core.exceptions import InvalidSettingError
 
 #: The environment variable that points the notebooks at another database.
 DATABASE_URL_VARIABLE = "SESSIONKIT_DATABASE_URL"

@@ -25,8 +25,8 @@ def test_importing_sessionkit_and_tracking_imports_nothing_heavy() -> None:
 def test_the_core_modules_import_no_jupyter_code() -> None:
     code = (
         "import sys\n"
-        "import sessionkit.states, sessionkit.events, sessionkit.tracker, sessionkit.snapshot\n"
-        "import sessionkit.exceptions, sessionkit.labels, sessionkit.targets, sessionkit.truth\n"
+        "import sessionkit.core.states, sessionkit.core.events, sessionkit.core.tracker, sessionkit.core.snapshot\n"
+        "import sessionkit.core.exceptions, sessionkit.core.labels, sessionkit.core.targets, sessionkit.core.truth\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -24,8 +24,8 @@ from sessionkit import (
     Transition,
     track,
 )
-from sessionkit.states import HOOKS, STATE_ORDER
-from sessionkit.tables import (
+from sessionkit.core.states import HOOKS, STATE_ORDER
+from sessionkit.render.tables import (
     EVENT_COLUMNS,
     OBJECT_COLUMNS,
     SQL_COLUMNS,

@@ -33,15 +33,15 @@ from operator import attrgetter, ge
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sessionkit.events import format_identity
-from sessionkit.exceptions import InvalidSettingError, SessionkitError, setting_error
-from sessionkit.snapshot import ObjectSnapshot, Snapshot
-from sessionkit.states import HOOKS, STATE_ORDER, ObjectState
+from sessionkit.core.events import format_identity
+from sessionkit.core.exceptions import InvalidSettingError, SessionkitError, setting_error
+from sessionkit.core.snapshot import ObjectSnapshot, Snapshot
+from sessionkit.core.states import HOOKS, STATE_ORDER, ObjectState
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
 
-    from sessionkit.events import Transition
+    from sessionkit.core.events import Transition
 
 __all__ = [
     "CLUSTERS",

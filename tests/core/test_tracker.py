@@ -779,7 +779,7 @@ def test_a_connection_outlives_a_session_dropped_on_it(engine: Engine) -> None:
 
 
 def test_a_stopped_tracker_is_no_longer_bounded_by_the_collector(session: Session) -> None:
-    from sessionkit.tracker import _BOUNDED, _on_collection
+    from sessionkit.core.tracker import _BOUNDED, _on_collection
 
     tracker = track(session)
     assert tracker in _BOUNDED

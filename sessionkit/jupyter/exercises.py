@@ -43,8 +43,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import inspect
 from sqlalchemy.exc import NoInspectionAvailable
 
-from sessionkit.exceptions import InvalidSettingError, NotMappedError, SessionkitError
-from sessionkit.states import STATE_ORDER, ObjectState, state_of
+from sessionkit.core.exceptions import InvalidSettingError, NotMappedError, SessionkitError
+from sessionkit.core.states import STATE_ORDER, ObjectState, state_of
 
 __all__ = ["Exercise", "InvalidAnswerError", "Outcome", "Quiz", "Score", "parse_state"]
 
@@ -67,7 +67,7 @@ def parse_state(answer: object, choices: Iterable[ObjectState] = STATE_ORDER) ->
     >>> parse_state("pendng")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    sessionkit.exercises.InvalidAnswerError: 'pendng' is not a state; answer with one of: transient, pending, ...
+    sessionkit...InvalidAnswerError: 'pendng' is not a state; answer with one of: transient, pending, ...
     """
     allowed = tuple(choices)
     names = ", ".join(state.value for state in allowed)

@@ -27,7 +27,7 @@ import sessionkit
 from sessionkit import Flush, ObjectState, Tracker, track
 from tests.models import Author, Book
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def backend(engine: Engine) -> str:
@@ -415,7 +415,7 @@ def test_ddl_inside_a_transaction(engine: Engine, witness: WitnessSession) -> No
 def test_an_unreachable_database_fails_the_run_before_any_test() -> None:
     env = {**os.environ, "SESSIONKIT_TEST_DATABASE_URLS": "sqlite:// postgresql+psycopg://postgres@127.0.0.1:1/test"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only", "tests/test_databases.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only", "tests/core/test_databases.py"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -14,7 +14,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbval.plugin import get_sanitize_patterns
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -199,7 +199,7 @@ def test_the_script_refuses_to_write_outputs_of_another_database(
 
 def test_the_script_runs_a_notebook_in_place_and_a_rerun_changes_no_byte(tmp_path: Path) -> None:
     source = (
-        "from sessionkit.exercises import Exercise\n"
+        "from sessionkit.jupyter.exercises import Exercise\n"
         "from sqlalchemy import Integer\n"
         "from sqlalchemy.orm import DeclarativeBase, mapped_column\n"
         "class Base(DeclarativeBase): pass\n"

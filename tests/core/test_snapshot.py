@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import sessionkit
 from sessionkit import ObjectState, track
-from sessionkit.snapshot import _value_text
+from sessionkit.core.snapshot import _value_text
 from tests.models import Author, Base, Book
 
 # ---------------------------------------------------------------- sub-states

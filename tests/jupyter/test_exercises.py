@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import sessionkit
 from sessionkit import InvalidSettingError, NotMappedError, ObjectState, SessionkitError
-from sessionkit import exercises as exercises_module
-from sessionkit.exercises import Exercise, InvalidAnswerError, Outcome, Quiz, Score, parse_state
+from sessionkit.jupyter import exercises as exercises_module
+from sessionkit.jupyter.exercises import Exercise, InvalidAnswerError, Outcome, Quiz, Score, parse_state
 from tests.models import Author, Base, Book
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -389,7 +389,7 @@ def test_the_quiz_static_view_is_its_summary() -> None:
 def test_importing_exercises_imports_no_widgets() -> None:
     code = (
         "import sys\n"
-        "import sessionkit.exercises, sessionkit.teaching\n"
+        "import sessionkit.jupyter.exercises, sessionkit.teaching\n"
         "print(sorted(m for m in ('ipywidgets', 'IPython', 'pandas', 'pygraphviz') if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

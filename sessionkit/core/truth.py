@@ -8,7 +8,7 @@ reads each ``persistent_to_detached``.
 
 from __future__ import annotations
 
-from sessionkit.states import ObjectState
+from sessionkit.core.states import ObjectState
 
 #: Hooks whose promise a tracker checks when the transaction ends (``Tracker._verify``).
 WATCHED = ("persistent_to_deleted", "deleted_to_detached", "deleted_to_persistent")

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sessionkit.events import Event, Note, Transition, format_identity
-from sessionkit.exceptions import EventNotFoundError
-from sessionkit.states import ATTACHED_STATES, KEYED_STATES, STATE_ORDER, ObjectState, state_of_instance_state
+from sessionkit.core.events import Event, Note, Transition, format_identity
+from sessionkit.core.exceptions import EventNotFoundError
+from sessionkit.core.states import ATTACHED_STATES, KEYED_STATES, STATE_ORDER, ObjectState, state_of_instance_state
 
 #: `` at 0x7f...`` in a default repr: different on every run, so never shown.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -17,9 +17,7 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 if TYPE_CHECKING:
     import weakref
 
-    from pandas import DataFrame
-
-    from sessionkit.labels import Labels
+    from sessionkit.core.labels import Labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +120,6 @@ class Snapshot:
             groups[obj.state].append(obj)
         return groups
 
-    def to_frame(self) -> DataFrame:
-        """The objects as a pandas DataFrame, one row each."""
-        from sessionkit.tables import snapshot_frame
-
-        return snapshot_frame(self)
-
     def summary(self) -> str:
         """A deterministic text picture: the objects in each state, by label."""
         moment = f"after event {self.at}" if self.at else "before any event"
@@ -143,14 +135,15 @@ class Snapshot:
     def __repr__(self) -> str:
         return self.summary()
 
-    def _repr_html_(self) -> str:
-        from sessionkit.tables import snapshot_html
 
-        return snapshot_html(self)
-
-
-def capture(labels: Labels, session_labels: dict[int, str], at: int, last_transition: Transition | None) -> Snapshot:
-    """The real current state of every labelled object that is still alive."""
+def capture(
+    labels: Labels,
+    session_labels: dict[int, str],
+    at: int,
+    last_transition: Transition | None,
+    kind: type[Snapshot] = Snapshot,
+) -> Snapshot:
+    """The real current state of every labelled object that is still alive, as a ``kind``."""
     import weakref
 
     session_sets: dict[int, tuple[Any, Any]] = {}
@@ -184,7 +177,7 @@ def capture(labels: Labels, session_labels: dict[int, str], at: int, last_transi
                 _ref=weakref.ref(obj),
             )
         )
-    return Snapshot(
+    return kind(
         objects,
         at=at,
         live=True,
@@ -215,8 +208,8 @@ def _value_text(value: Any, labels: Labels) -> str:
     return _ADDRESS.sub("", repr(value))
 
 
-def replay(events: list[Event], at: int) -> Snapshot:
-    """The states the log gives each object right after event ``at`` (sub-states are unknown)."""
+def replay(events: list[Event], at: int, kind: type[Snapshot] = Snapshot) -> Snapshot:
+    """The states the log gives each object right after event ``at`` (sub-states are unknown), as a ``kind``."""
     if isinstance(at, bool) or not isinstance(at, int):
         msg = f"at= needs the seq number of a recorded event, but was given {at!r}."
         raise EventNotFoundError(msg)
@@ -254,7 +247,7 @@ def replay(events: list[Event], at: int) -> Snapshot:
         )
         if isinstance(recorded, Transition):
             last_transition = recorded
-    return Snapshot(current.values(), at=at, live=False, last_transition=last_transition)
+    return kind(current.values(), at=at, live=False, last_transition=last_transition)
 
 
 def _moved(obj: ObjectSnapshot, state: ObjectState, seq: int) -> ObjectSnapshot:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.orm import session as orm_session
 
-from sessionkit.exceptions import TargetError
+from sessionkit.core.exceptions import TargetError
 
 ACCEPTED = (
     "a Session instance, a sessionmaker, a scoped_session, a Session subclass "

@@ -15,24 +15,18 @@ import warnings
 import weakref
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import ExecuteStyle
 
-from sessionkit.events import Begin, Commit, Created, Event, Flush, Note, Rollback, Statement, Transition
-from sessionkit.exceptions import EventNotFoundError, setting_error
-from sessionkit.labels import Labels, gc_paused
-from sessionkit.snapshot import Snapshot, capture, replay
-from sessionkit.states import HOOKS, KEYED_STATES, state_of_instance_state
-from sessionkit.targets import Target, model_targets, resolve
-from sessionkit.truth import WATCHED, disagreement, identity_taken
-
-if TYPE_CHECKING:
-    from pandas import DataFrame
-
-    from sessionkit.statediagram import StateDiagram
-    from sessionkit.widgets import LiveView, ReplayView
+from sessionkit.core.events import Begin, Commit, Created, Event, Flush, Note, Rollback, Statement, Transition
+from sessionkit.core.exceptions import EventNotFoundError, setting_error
+from sessionkit.core.labels import Labels, gc_paused
+from sessionkit.core.snapshot import Snapshot, capture, replay
+from sessionkit.core.states import HOOKS, KEYED_STATES, state_of_instance_state
+from sessionkit.core.targets import Target, model_targets, resolve
+from sessionkit.core.truth import WATCHED, disagreement, identity_taken
 
 Callback = Callable[[Event], object]
 
@@ -94,13 +88,16 @@ def _unlisten(on: Any, listeners: list[tuple[str, Callable[..., Any]]]) -> None:
             event.remove(on, name, fn)
 
 
-def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: Any = None) -> Tracker:
+def track(
+    target: Any, *, sql: bool = True, max_events: int = 10_000, models: Any = None, kind: type[Tracker] | None = None
+) -> Tracker:
     """Start recording what happens in the sessions ``target`` reaches.
 
     ``target`` is a ``Session``, a ``sessionmaker``, a ``scoped_session``, a ``Session``
     subclass (``Session`` itself means every session), an ``AsyncSession`` or an
     ``async_sessionmaker``. ``models`` (a declarative base or mapped classes) makes newly
-    constructed objects known, as transient, before any session sees them.
+    constructed objects known, as transient, before any session sees them. ``kind`` is the
+    ``Tracker`` class to make (``sessionkit.track`` makes the public one, with its pictures).
 
     >>> from sqlalchemy import create_engine
     >>> from sqlalchemy import Integer
@@ -122,11 +119,14 @@ def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: An
     if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
         msg = f"max_events must be a positive whole number, but was given {max_events!r}."
         raise setting_error(msg, max_events, int)
-    return Tracker(resolved, sql=bool(sql), max_events=max_events, models=model_targets(models))
+    return (kind or Tracker)(resolved, sql=bool(sql), max_events=max_events, models=model_targets(models))
 
 
 class Tracker:
     """Records the lifecycle of every object, transaction and statement in the tracked sessions."""
+
+    #: The class of the snapshots it takes (the public ``sessionkit.Snapshot`` adds tables to it).
+    snapshot_class: ClassVar[type[Snapshot]] = Snapshot
 
     def __init__(self, target: Target, *, sql: bool, max_events: int, models: list[Any]) -> None:
         self.target = target
@@ -817,38 +817,10 @@ class Tracker:
         self._drain()
         if at is None:
             with self._lock, gc_paused():
-                return capture(self._labels, self._session_labels, self._recorded, self._last_transition)
-        return replay(self.events, at)
-
-    def to_frame(self) -> DataFrame:
-        """The event log as a pandas DataFrame."""
-        from sessionkit.tables import events_frame
-
-        return events_frame(self.events)
-
-    def sql_frame(self) -> DataFrame:
-        """The SQL sent, one row per statement, with the flush that sent it and the objects that flush wrote."""
-        from sessionkit.tables import sql_frame
-
-        return sql_frame(self.events)
-
-    def diagram(self, at: int | None = None, **options: Any) -> StateDiagram:
-        """The state diagram now, or as it was right after event ``at``."""
-        from sessionkit.statediagram import diagram
-
-        return diagram(self.snapshot(at=at), **options)
-
-    def view(self, **options: Any) -> LiveView:
-        """A live picture (ipywidgets) of the diagram, identity map, event log and SQL, redrawn as events arrive."""
-        from sessionkit.widgets import LiveView
-
-        return LiveView(self, **options)
-
-    def replay(self, **options: Any) -> ReplayView:
-        """A Play button and a slider over the recorded events: the session right after each one."""
-        from sessionkit.widgets import ReplayView
-
-        return ReplayView(self, **options)
+                return capture(
+                    self._labels, self._session_labels, self._recorded, self._last_transition, self.snapshot_class
+                )
+        return replay(self.events, at, self.snapshot_class)
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from sessionkit.events import Begin, Event, Flush, Statement, Transition, format_identity
-from sessionkit.states import HOOKS
+from sessionkit.core.events import Begin, Event, Flush, Statement, Transition, format_identity
+from sessionkit.core.states import HOOKS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from pandas import DataFrame
 
-    from sessionkit.snapshot import ObjectSnapshot, Snapshot
+    from sessionkit.core.snapshot import ObjectSnapshot, Snapshot
 
 #: How many objects ``Snapshot._repr_html_`` lists before it says how many more there are.
 HTML_ROWS = 50

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sessionkit import ObjectState
-from sessionkit.truth import disagreement, identity_taken
+from sessionkit.core.truth import disagreement, identity_taken
 
 T, PE, PS, D, DT = ObjectState
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from traitlets import TraitError
 
 from sessionkit import InvalidSettingError, Tracker
-from sessionkit.magics import SessionkitMagics, SettingError
-from sessionkit.widgets import LiveView, ReplayView, StaticView
+from sessionkit.jupyter.magics import SessionkitMagics, SettingError
+from sessionkit.jupyter.views import LiveView, ReplayView
+from sessionkit.render.panels import StaticView
 from tests.models import Author, Base, Book
 
 
@@ -79,7 +80,7 @@ def test_load_registers_one_line_and_cell_magic(shell: Any) -> None:
     assert "sessionkit" in shell.magics_manager.magics["cell"]
     assert magics(shell) in shell.configurables
     run_cell(shell, "%load_ext sessionkit")  # IPython says it is loaded; nothing doubles
-    from sessionkit.magics import load_ipython_extension
+    from sessionkit.jupyter.magics import load_ipython_extension
 
     load_ipython_extension(shell)
     assert sum(isinstance(c, SessionkitMagics) for c in shell.configurables) == 1

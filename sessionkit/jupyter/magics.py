@@ -31,20 +31,20 @@ from traitlets import Bool, Float, Int, TraitError, observe, validate
 from traitlets.config import Config
 from traitlets.config.configurable import Configurable
 
-from sessionkit.exceptions import InvalidSettingError, SessionkitError
-from sessionkit.statediagram import DEFAULT_MAX_TOKENS, check_max_tokens
-from sessionkit.targets import model_targets, resolve
-from sessionkit.tracker import Tracker, track
-from sessionkit.widgets import (
-    DEFAULT_LOG_LENGTH,
+from sessionkit import Tracker, track
+from sessionkit.core.exceptions import InvalidSettingError, SessionkitError
+from sessionkit.core.targets import model_targets, resolve
+from sessionkit.jupyter.settings import (
     DEFAULT_MAX_REDRAWS_PER_SECOND,
-    LiveView,
-    ReplayView,
-    StaticView,
     check_log_length,
     check_redraw_rate,
     check_show_sql,
-    detach_views,
+)
+from sessionkit.jupyter.views import LiveView, ReplayView, detach_views
+from sessionkit.render.diagram import DEFAULT_MAX_TOKENS, check_max_tokens
+from sessionkit.render.panels import (
+    DEFAULT_LOG_LENGTH,
+    StaticView,
     log_html,
     log_lines,
     objects_html,
@@ -58,7 +58,7 @@ from sessionkit.widgets import (
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from sessionkit.statediagram import StateDiagram
+    from sessionkit.render.diagram import StateDiagram
 
 __all__ = ["SessionkitMagics", "SettingError", "load_ipython_extension", "unload_ipython_extension"]
 

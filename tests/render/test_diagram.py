@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import sessionkit
 from sessionkit import InvalidSettingError, ObjectSnapshot, ObjectState, Snapshot, Transition, state_of, track
-from sessionkit.statediagram import (
+from sessionkit.render.diagram import (
     CLUSTERS,
     EDGE_LABELS,
     SAVE_FORMATS,
@@ -35,11 +35,11 @@ from sessionkit.statediagram import (
     diagram,
     token_id,
 )
-from sessionkit.states import HOOKS, KEYED_STATES, STATE_ORDER
-from sessionkit.widgets import objects_html, objects_text
+from sessionkit.core.states import HOOKS, KEYED_STATES, STATE_ORDER
+from sessionkit.render.panels import objects_html, objects_text
 from tests.models import Author, Base
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HIGHLIGHT = "#dc2626"
 T, PE, PS, D, DT = STATE_ORDER
 
@@ -831,10 +831,10 @@ def test_sessionkit_diagram_stays_callable_after_the_submodule_is_imported() -> 
         "from sessionkit import Snapshot\n"
         "empty = Snapshot([], at=0, live=True)\n"
         "first = sessionkit.diagram(empty)\n"
-        "import sessionkit.statediagram\n"
+        "import sessionkit.render.diagram\n"
         "second = sessionkit.diagram(empty, max_tokens=3)\n"
         "print(type(first).__name__, type(second).__name__, second.max_tokens)\n"
-        "print(sessionkit.statediagram.StateDiagram is type(first))\n"
+        "print(sessionkit.render.diagram.StateDiagram is type(first))\n"
     )
     result = run_python(code, {**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
@@ -843,9 +843,9 @@ def test_sessionkit_diagram_stays_callable_after_the_submodule_is_imported() -> 
 
 def test_importing_the_module_imports_no_graphviz_until_a_picture_is_made() -> None:
     code = (
-        "import sys, sessionkit.statediagram\n"
+        "import sys, sessionkit.render.diagram\n"
         "print(sorted(m for m in ('graphviz', 'pygraphviz') if m in sys.modules))\n"
-        "sessionkit.statediagram.diagram(sessionkit.Snapshot([], at=0, live=True))\n"
+        "sessionkit.render.diagram.diagram(sessionkit.Snapshot([], at=0, live=True))\n"
         "print(sorted(m for m in ('graphviz', 'pygraphviz') if m in sys.modules))\n"
     )
     result = run_python(code, {**os.environ, "PYTHONPATH": str(ROOT)})

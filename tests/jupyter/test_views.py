@@ -17,14 +17,10 @@ from sqlalchemy.orm import Session
 
 import sessionkit
 from sessionkit import InvalidSettingError
-from sessionkit.events import Flush, Statement
-from sessionkit.widgets import (
-    LiveView,
-    Throttle,
-    diagram_widget_class,
-    objects_html,
-    sql_groups,
-)
+from sessionkit.core.events import Flush, Statement
+from sessionkit.jupyter.feed import Throttle
+from sessionkit.jupyter.views import LiveView, diagram_widget_class
+from sessionkit.render.panels import objects_html, sql_groups
 from tests.models import Author, Base, Book
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -402,7 +398,7 @@ def test_errors_while_drawing_never_reach_the_session(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("renderer exploded")
 
-    monkeypatch.setattr("sessionkit.widgets.render_picture", broken)
+    monkeypatch.setattr("sessionkit.jupyter.views.render_picture", broken)
     authors = [Author(), Author()]
     session.add(authors[0])
     session.flush()  # the learner's code goes on
@@ -418,7 +414,7 @@ def test_errors_while_drawing_never_reach_the_session(
 
 
 def test_a_diagram_that_cannot_be_rendered_shows_the_reason(make_view: Any, monkeypatch: Any) -> None:
-    from sessionkit import statediagram as diagram_module
+    from sessionkit.render import diagram as diagram_module
 
     def no_svg(self: Any) -> str:
         raise OSError("no renderer")

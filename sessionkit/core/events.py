@@ -6,7 +6,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sessionkit.states import ObjectState
+from sessionkit.core.states import ObjectState
 
 
 def format_identity(identity: tuple[Any, ...] | None) -> str:

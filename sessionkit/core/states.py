@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import inspect
 from sqlalchemy.exc import NoInspectionAvailable
 
-from sessionkit.exceptions import NotMappedError
+from sessionkit.core.exceptions import NotMappedError
 
 
 class ObjectState(enum.Enum):

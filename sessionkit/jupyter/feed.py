@@ -1,0 +1,151 @@
+"""What keeps live views current: a throttle that coalesces redraws, and one feed per tracker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+Clock = Callable[[], float]
+Cancel = Callable[[], object]
+Schedule = Callable[[float, Callable[[], None]], Cancel]
+
+
+def thread_timer(delay: float, action: Callable[[], None]) -> Cancel:
+    """Run ``action`` after ``delay`` seconds on a daemon thread; returns a function that cancels it."""
+    timer = threading.Timer(delay, action)
+    timer.name = "sessionkit-redraw"
+    timer.daemon = True
+    timer.start()
+    return timer.cancel
+
+
+class Throttle:
+    """Coalesces pokes: runs ``action`` at most once per ``interval`` seconds, and always after the last poke.
+
+    A poke only sets a flag and, if nothing is scheduled, schedules one run; so a loop of
+    10,000 events costs a handful of runs. The run scheduled after the last poke starts
+    after it, so the final state is always drawn. An action that is slow twice running (a
+    huge session) is spaced out further, so that it takes at most ``busy_share`` of the time.
+    ``clock`` and ``schedule`` are injectable: tests drive them by hand.
+
+    >>> runs = []
+    >>> throttle = Throttle(lambda: runs.append(1), 0.1, schedule=lambda delay, run: run)
+    >>> for _ in range(1000):
+    ...     throttle.poke()
+    >>> throttle.flush()
+    >>> len(runs)
+    1
+    """
+
+    busy_share = 0.25
+
+    def __init__(
+        self,
+        action: Callable[[], None],
+        interval: float,
+        *,
+        clock: Clock = time.monotonic,
+        schedule: Schedule = thread_timer,
+    ) -> None:
+        self.action = action
+        self.interval = interval
+        self._clock = clock
+        self._schedule = schedule
+        self._cond = threading.Condition(threading.RLock())
+        self._dirty = False
+        self._token = 0
+        self._cancel: Cancel | None = None
+        self._runner: int | None = None
+        self._last_start = float("-inf")
+        self._closed = False
+        #: How long the last run took, in seconds of ``clock``.
+        self.cost = 0.0
+        self._costs: deque[float] = deque(maxlen=2)
+        #: How many times ``action`` has run.
+        self.runs = 0
+        #: The last error ``action`` raised, if any (it is never re-raised).
+        self.error: Exception | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether a poke is waiting for its run."""
+        return self._dirty
+
+    def poke(self) -> None:
+        """Ask for a run: now if the last one is ``interval`` old, else as soon as it is."""
+        if self._dirty and (self._cancel is not None or self._runner is not None):
+            # A run is already asked for and will start after this poke (it clears the flag as it
+            # starts): nothing to add, and no lock taken, which matters in a loop of events.
+            return
+        with self._cond:
+            if self._closed:
+                return
+            self._dirty = True
+            if self._cancel is None and self._runner is None:
+                self._arm()
+
+    def _arm(self) -> None:
+        # One slow run (a view's first, which also reads the backlog) does not slow the next ones.
+        typical = min(self._costs) if len(self._costs) == self._costs.maxlen else 0.0
+        period = max(self.interval, typical / self.busy_share)
+        delay = max(0.0, self._last_start + period - self._clock())
+        self._token += 1
+        token = self._token
+        self._cancel = self._schedule(delay, lambda: self._fire(token))
+
+    def _fire(self, token: int) -> None:
+        with self._cond:
+            if token != self._token:
+                return  # cancelled, or overtaken by flush()
+            self._cancel = None
+            if self._closed or not self._dirty or self._runner is not None:
+                return
+            self._begin()
+        self._run()
+
+    def _begin(self) -> None:
+        self._dirty = False
+        self._runner = threading.get_ident()
+        self._last_start = self._clock()
+
+    def _run(self) -> None:
+        try:
+            self.action()
+        except Exception as error:  # noqa: BLE001 - a redraw must never break the learner's session
+            self.error = error
+        finally:
+            with self._cond:
+                self.cost = max(0.0, self._clock() - self._last_start)
+                self._costs.append(self.cost)
+                self.runs += 1
+                self._runner = None
+                self._cond.notify_all()
+                if self._dirty and self._cancel is None and not self._closed:
+                    self._arm()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Run a pending action now, in this thread (after waiting for one that is running)."""
+        with self._cond:
+            if self._runner == threading.get_ident():
+                return  # called from inside the action
+            self._cond.wait_for(lambda: self._runner is None, timeout=timeout)
+            if self._closed or not self._dirty or self._runner is not None:
+                return
+            self._disarm()
+            self._begin()
+        self._run()
+
+    def _disarm(self) -> None:
+        self._token += 1
+        cancel, self._cancel = self._cancel, None
+        if cancel is not None:
+            cancel()
+
+    def close(self) -> None:
+        """Cancel what is scheduled and ignore later pokes."""
+        with self._cond:
+            self._closed = True
+            self._dirty = False
+            self._disarm()

@@ -1,0 +1,44 @@
+"""The settings of the views and the magics, each checked when set."""
+
+from __future__ import annotations
+
+from sessionkit.core.exceptions import setting_error
+
+DEFAULT_MAX_REDRAWS_PER_SECOND = 10.0
+#: The fastest redraw rate a view accepts (a browser cannot show more anyway).
+REDRAW_RATE_LIMIT = 60.0
+
+
+def check_redraw_rate(value: object) -> float:
+    """Validate the most redraws per second a live view may make."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= REDRAW_RATE_LIMIT:
+        msg = (
+            f"max_redraws_per_second must be a number above 0 and at most {REDRAW_RATE_LIMIT:g}, "
+            f"but was given {value!r}; 10 is the default."
+        )
+        raise setting_error(msg, value, (int, float))
+    return float(value)
+
+
+def check_log_length(value: object) -> int:
+    """Validate how many recent events a view lists."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"log_length must be a whole number of at least 1 (events listed), but was given {value!r}."
+        raise setting_error(msg, value, int)
+    return value
+
+
+def check_seq(value: object, what: str) -> int:
+    """Validate the seq number of an event given to ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{what} needs the seq number of an event (a whole number), but was given {value!r}."
+        raise setting_error(msg, value, int)
+    return value
+
+
+def check_show_sql(value: object) -> bool:
+    """Validate the switch that shows or hides the SQL of each flush."""
+    if not isinstance(value, bool):
+        msg = f"show_sql must be True or False, but was given {value!r}."
+        raise setting_error(msg, value, bool)
+    return value
