@@ -79,6 +79,10 @@ class Tracker(TrackerViews, TrackerPictures, _tracker.Tracker):
 
     snapshot_class = Snapshot
 
+    def snapshot(self, at: int | None = None) -> Snapshot:
+        """The tracked objects now (their real states), or as the log says they were after event ``at``."""
+        return cast("Snapshot", super().snapshot(at))
+
 
 def track(target: Any, *, sql: bool = True, max_events: int = 10_000, models: Any = None) -> Tracker:
     """Start recording what happens in the sessions ``target`` reaches (see ``sessionkit.core.tracker.track``).

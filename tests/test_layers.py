@@ -47,7 +47,10 @@ def test_a_lazy_import_of_pandas_in_the_core_breaks_the_build(tmp_path: Path) ->
 
 def test_rendering_that_imports_the_jupyter_layer_breaks_the_build(tmp_path: Path) -> None:
     root = copy_of_the_package(tmp_path)
-    add_to(root / "sessionkit/render/tables.py", "def _views():\n    from sessionkit.jupyter import feed\n\n    return feed\n")
+    add_to(
+        root / "sessionkit/render/tables.py",
+        "def _views():\n    from sessionkit.jupyter import feed\n\n    return feed\n",
+    )
     result = lint(root)
     assert result.returncode != 0
     assert "sessionkit.render.tables -> sessionkit.jupyter.feed" in result.stdout
@@ -55,7 +58,10 @@ def test_rendering_that_imports_the_jupyter_layer_breaks_the_build(tmp_path: Pat
 
 def test_the_core_that_imports_ipython_breaks_the_build(tmp_path: Path) -> None:
     root = copy_of_the_package(tmp_path)
-    add_to(root / "sessionkit/core/labels.py", "def _shell():\n    from IPython import get_ipython\n\n    return get_ipython\n")
+    add_to(
+        root / "sessionkit/core/labels.py",
+        "def _shell():\n    from IPython import get_ipython\n\n    return get_ipython\n",
+    )
     result = lint(root)
     assert result.returncode != 0
     assert "sessionkit.core.labels -> IPython" in result.stdout

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import sessionkit
 from sessionkit import InvalidSettingError, ObjectSnapshot, ObjectState, Snapshot, Transition, state_of, track
+from sessionkit.core.states import HOOKS, KEYED_STATES, STATE_ORDER
 from sessionkit.render.diagram import (
     CLUSTERS,
     EDGE_LABELS,
@@ -35,7 +36,6 @@ from sessionkit.render.diagram import (
     diagram,
     token_id,
 )
-from sessionkit.core.states import HOOKS, KEYED_STATES, STATE_ORDER
 from sessionkit.render.panels import objects_html, objects_text
 from tests.models import Author, Base
 
