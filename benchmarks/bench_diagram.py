@@ -31,6 +31,7 @@ try:
 except ModuleNotFoundError:  # run from a checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import sessionkit
+from sessionkit.core.snapshot import Snapshot
 from sessionkit.render.diagram import diagram
 
 DOT_BUDGET = 20_000
@@ -84,7 +85,7 @@ def timed(fn: Callable[[], Any], runs: int) -> list[float]:
     return times
 
 
-def dot_text(snapshot: sessionkit.Snapshot, max_tokens: int) -> str:
+def dot_text(snapshot: Snapshot, max_tokens: int) -> str:
     return diagram(snapshot, max_tokens=max_tokens).source
 
 

@@ -9,10 +9,11 @@ Give a function instead of the object to have it looked up at each check instead
 exercise counts; hints are counted too).
 
 In a Jupyter kernel with ipywidgets an exercise shows as buttons (pick a state, *Check*,
-*Hint*, feedback and the quiz score). Everywhere else (GitHub, nbviewer, a terminal, a
-notebook whose widgets were not saved) it shows statically: the question, then the hint and
-the answer folded away in ``<details>``. Both views are in one mimebundle, so the front end
-picks what it can render. ipywidgets is imported only when a widget is built.
+*Hint*, feedback and the quiz score: ``sessionkit.jupyter.exercise_widgets``). Everywhere
+else (GitHub, nbviewer, a terminal, a notebook whose widgets were not saved) it shows
+statically: the question, then the hint and the answer folded away in ``<details>``. Both
+views are in one mimebundle, so the front end picks what it can render. ipywidgets is
+imported only when a widget is built.
 
 >>> from sqlalchemy import Integer, create_engine
 >>> from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
@@ -34,122 +35,22 @@ Not quite: you said persistent, but state_of() says pending.
 from __future__ import annotations
 
 import html
-import re
-import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import NoInspectionAvailable
 
-from sessionkit.core.exceptions import InvalidSettingError, NotMappedError, SessionkitError
+from sessionkit.core.exceptions import InvalidSettingError, NotMappedError
 from sessionkit.core.states import STATE_ORDER, ObjectState, state_of
+from sessionkit.jupyter.answers import InvalidAnswerError, Outcome, Score, inline_html, parse_state
+from sessionkit.jupyter.exercise_widgets import ExerciseView, ScoreView, mimebundle
 
+# InvalidAnswerError, Outcome, Score and parse_state are the answers' names, importable from here too.
 __all__ = ["Exercise", "InvalidAnswerError", "Outcome", "Quiz", "Score", "parse_state"]
 
 #: The ways an exercise can offer its choices as a widget.
 WIDGET_KINDS = ("toggle", "dropdown")
-
-_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-_CODE = re.compile(r"`([^`\n]+)`")
-
-
-class InvalidAnswerError(SessionkitError, ValueError):
-    """An answer that is not one of the states an exercise offers."""
-
-
-def parse_state(answer: object, choices: Iterable[ObjectState] = STATE_ORDER) -> ObjectState:
-    """The :class:`ObjectState` an answer names: a state, or its name in any case.
-
-    >>> parse_state(" Pending ")
-    <ObjectState.PENDING: 'pending'>
-    >>> parse_state("pendng")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    sessionkit...InvalidAnswerError: 'pendng' is not a state; answer with one of: transient, pending, ...
-    """
-    allowed = tuple(choices)
-    names = ", ".join(state.value for state in allowed)
-    state: ObjectState | None = None
-    if isinstance(answer, ObjectState):
-        state = answer
-    elif isinstance(answer, str):
-        wanted = answer.strip().lower()
-        state = next((s for s in STATE_ORDER if wanted in {s.value, s.name.lower()}), None)
-    if state is None:
-        msg = f"{answer!r} is not a state; answer with one of: {names}."
-        raise InvalidAnswerError(msg)
-    if state not in allowed:
-        msg = f"{state.value!r} is not among this exercise's choices; answer with one of: {names}."
-        raise InvalidAnswerError(msg)
-    return state
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Outcome:
-    """What checking one answer found: the answer given, the real state, and whether they agree."""
-
-    correct: bool
-    given: ObjectState
-    expected: ObjectState
-    counted: bool
-    explanation: str = ""
-    history: tuple[str, ...] = ()
-    now: ObjectState | None = None
-
-    @property
-    def message(self) -> str:
-        """The feedback in one or two sentences."""
-        moved = self.now is not None and self.now is not self.expected
-        if self.correct:
-            verdict = f"Correct: it was {self.expected} when the question was asked." if moved else ""
-            verdict = verdict or f"Correct: it is {self.expected}."
-        elif moved:
-            verdict = (
-                f"Not quite: you said {self.given}, but state_of() said {self.expected} when the question was asked."
-            )
-        else:
-            verdict = f"Not quite: you said {self.given}, but state_of() says {self.expected}."
-        if not self.counted:
-            verdict += " (Your first answer is the one that counts for the score.)"
-        text = f"{verdict} {self.explanation}".strip()
-        if moved:
-            text += f" (Later cells have moved it on: it is {self.now} now.)"
-        return text
-
-    def __str__(self) -> str:
-        lines = [self.message]
-        if self.history:
-            lines.append("The tracker recorded: " + " ".join(self.history))
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        colour = "#15803d" if self.correct else "#b91c1c"
-        history = ""
-        if self.history:
-            items = "".join(f"<li>{html.escape(line)}</li>" for line in self.history)
-            history = f"<div>The tracker recorded:</div><ul>{items}</ul>"
-        return f'<div style="color:{colour}">{_inline(self.message)}</div>{history}'
-
-
-class Score(NamedTuple):
-    """A quiz's running score: first answers that were right, questions answered, questions asked, hints shown."""
-
-    correct: int
-    answered: int
-    total: int
-    hints: int = 0
-
-    def __str__(self) -> str:
-        questions = "question" if self.total == 1 else "questions"
-        text = f"{self.correct} of {self.answered} answered correctly ({self.total} {questions})"
-        if self.hints:
-            text += f", {self.hints} hint{'s' if self.hints != 1 else ''} used"
-        return text
 
 
 class Exercise:
@@ -294,13 +195,16 @@ class Exercise:
 
         ``answer=False`` gives only the question (the heading of the widget view).
         """
-        parts = ['<div class="sessionkit-exercise">', f"<p><strong>{self.title}.</strong> {_inline(self.prompt)}</p>"]
+        parts = [
+            '<div class="sessionkit-exercise">',
+            f"<p><strong>{self.title}.</strong> {inline_html(self.prompt)}</p>",
+        ]
         if answer:
             choices = " · ".join(f"<code>{s.value}</code>" for s in self.choices)
             parts.append(f"<p>Choices: {choices}</p>")
             if self.hint:
-                parts.append(f"<details><summary>Hint</summary><p>{_inline(self.hint)}</p></details>")
-            explanation = f" {_inline(self.explanation)}" if self.explanation else ""
+                parts.append(f"<details><summary>Hint</summary><p>{inline_html(self.hint)}</p></details>")
+            explanation = f" {inline_html(self.explanation)}" if self.explanation else ""
             parts.append(
                 f"<details><summary>Answer</summary><p><strong>{self._shown_answer()}</strong>.{explanation}</p></details>"
             )
@@ -320,58 +224,15 @@ class Exercise:
         return f"<sessionkit.Exercise {self.title}: {self.prompt!r}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        wanted = _wanted(include, exclude)
-        bundle: dict[str, Any] = {}
-        if wanted("text/plain"):
-            bundle["text/plain"] = self.to_text()
-        if wanted("text/html"):
-            bundle["text/html"] = self.to_html()
-        if wanted(_WIDGET_VIEW) and _wants_widgets(self.interactive):
-            bundle[_WIDGET_VIEW] = _view_data(self.widget())
-        return bundle
+        static = {"text/plain": self.to_text, "text/html": self.to_html}
+        return mimebundle(static, self.widget, self.interactive, include, exclude)
 
     # ------------------------------------------------------------------ widget view
     def widget(self) -> Any:
         """The exercise as ipywidgets: choices, *Check* and *Hint* buttons, feedback and the quiz score."""
         if self._view is None:
-            self._view = _ExerciseView(self, _ipywidgets()).box
+            self._view = ExerciseView(self).box
         return self._view
-
-
-class _ExerciseView:
-    """The widgets of one exercise and their click handlers."""
-
-    def __init__(self, exercise: Exercise, widgets: Any) -> None:
-        self.exercise = exercise
-        options = [(state.value, state) for state in exercise.choices]
-        if exercise.widget_kind == "dropdown":
-            self.choice = widgets.Dropdown(options=options, value=None, description="State:")
-        else:
-            self.choice = widgets.ToggleButtons(options=options, value=None)
-        self.check_button = widgets.Button(description="Check", button_style="primary", icon="check")
-        self.hint_button = widgets.Button(description="Hint", icon="lightbulb-o", disabled=not exercise.hint)
-        self.feedback = widgets.HTML(value="")
-        self.check_button.on_click(self.on_check)
-        self.hint_button.on_click(self.on_hint)
-        children = [
-            widgets.HTML(value=exercise.to_html(answer=False)),
-            self.choice,
-            widgets.HBox([self.check_button, self.hint_button]),
-            self.feedback,
-        ]
-        if exercise.quiz is not None:
-            children.append(exercise.quiz.score_widget())
-        self.box = widgets.VBox(children)
-        self.box.add_class("sessionkit-exercise")
-
-    def on_check(self, _button: Any = None) -> None:
-        if self.choice.value is None:
-            self.feedback.value = "<div>Pick a state first, then press <b>Check</b>.</div>"
-            return
-        self.feedback.value = self.exercise.check(self.choice.value)._repr_html_()
-
-    def on_hint(self, _button: Any = None) -> None:
-        self.feedback.value = f"<div><b>Hint:</b> {_inline(self.exercise.show_hint())}</div>"
 
 
 class Quiz:
@@ -389,7 +250,7 @@ class Quiz:
         self.interactive = interactive
         self.widget_kind = widget
         self.exercises: list[Exercise] = []
-        self._score_view: Any = None
+        self._score_view: ScoreView | None = None
 
     def ask(self, prompt: str, obj: Any, **options: Any) -> Exercise:
         """Add an exercise about ``obj`` (see :class:`Exercise` for the options) and return it to display."""
@@ -435,32 +296,22 @@ class Quiz:
             lines.append(f"  {exercise.number:>2}. {mark}")
         return "\n".join(lines)
 
-    def _score_html(self) -> str:
-        return f'<div class="sessionkit-score"><b>{html.escape(self.title)}</b>: {html.escape(str(self.score))}</div>'
-
     def score_widget(self) -> Any:
         """One HTML widget showing the running score; every exercise of the quiz shows this same widget."""
         if self._score_view is None:
-            self._score_view = _ipywidgets().HTML(value=self._score_html())
-        return self._score_view
+            self._score_view = ScoreView(self)
+        return self._score_view.widget
 
     def _changed(self) -> None:
         if self._score_view is not None:
-            self._score_view.value = self._score_html()
+            self._score_view.update()
 
     def __repr__(self) -> str:
         return f"<sessionkit.Quiz {self.title!r}: {self.score}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        wanted = _wanted(include, exclude)
-        bundle: dict[str, Any] = {}
-        if wanted("text/plain"):
-            bundle["text/plain"] = self.summary()
-        if wanted("text/html"):
-            bundle["text/html"] = "<pre>" + html.escape(self.summary()) + "</pre>"
-        if wanted(_WIDGET_VIEW) and _wants_widgets(self.interactive):
-            bundle[_WIDGET_VIEW] = _view_data(self.score_widget())
-        return bundle
+        static = {"text/plain": self.summary, "text/html": lambda: "<pre>" + html.escape(self.summary()) + "</pre>"}
+        return mimebundle(static, self.score_widget, self.interactive, include, exclude)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -500,51 +351,3 @@ def _last_seq(tracker: Any) -> int | None:
         return None
     events = tracker.events
     return events[-1].seq if events else 0
-
-
-def _inline(text: str) -> str:
-    """Escape ``text`` for HTML, showing `backticked` spans as code."""
-    return _CODE.sub(r"<code>\1</code>", html.escape(text))
-
-
-def _ipywidgets() -> Any:
-    try:
-        import ipywidgets
-    except ImportError:
-        msg = "The exercise widgets need ipywidgets (pip install ipywidgets); the static view works without it."
-        raise ImportError(msg) from None
-    return ipywidgets
-
-
-def _in_kernel() -> bool:
-    """Whether we run inside an IPython kernel (which can show widgets), without importing IPython."""
-    if "ipykernel" not in sys.modules:
-        return False
-    ipython = sys.modules.get("IPython")
-    shell = None if ipython is None else ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _wants_widgets(interactive: bool | None) -> bool:
-    if interactive is not None:
-        return interactive
-    if not _in_kernel():
-        return False
-    try:
-        _ipywidgets()
-    except ImportError:
-        return False
-    return True
-
-
-def _wanted(include: Any, exclude: Any) -> Callable[[str], bool]:
-    """IPython's ``include``/``exclude`` mimetype filter as a predicate."""
-
-    def wanted(mimetype: str) -> bool:
-        return (not include or mimetype in include) and not (exclude and mimetype in exclude)
-
-    return wanted
-
-
-def _view_data(widget: Any) -> Any:
-    return widget._repr_mimebundle_()[_WIDGET_VIEW]

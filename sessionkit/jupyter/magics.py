@@ -10,16 +10,13 @@ True
 False
 
 Settings are traitlets of ``SessionkitMagics`` (``%config SessionkitMagics.max_tokens = 6``),
-validated when set. Learner mistakes raise IPython's ``UsageError``: one sentence, no
-traceback, and nothing changed.
+validated when set (``magic_settings``). Learner mistakes raise IPython's ``UsageError``: one
+sentence, no traceback, and nothing changed. ``%%sessionkit`` shows a ``cell_report``.
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
-import html
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -27,21 +24,17 @@ from IPython.core import magic_arguments as _arguments
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from sqlalchemy.orm import Session
-from traitlets import Bool, Float, Int, TraitError, observe, validate
-from traitlets.config import Config
+from traitlets import Bool, Float, Int, observe, validate
 from traitlets.config.configurable import Configurable
 
 from sessionkit import Tracker, track
-from sessionkit.core.exceptions import InvalidSettingError, SessionkitError
+from sessionkit.core.exceptions import SessionkitError
 from sessionkit.core.targets import model_targets, resolve
-from sessionkit.jupyter.settings import (
-    DEFAULT_MAX_REDRAWS_PER_SECOND,
-    check_log_length,
-    check_redraw_rate,
-    check_show_sql,
-)
+from sessionkit.jupyter.cell_report import report_cell
+from sessionkit.jupyter.magic_settings import SettingError, checked, config_without_bad_settings
+from sessionkit.jupyter.settings import DEFAULT_MAX_REDRAWS_PER_SECOND
 from sessionkit.jupyter.views import LiveView, ReplayView, detach_views
-from sessionkit.render.diagram import DEFAULT_MAX_TOKENS, check_max_tokens
+from sessionkit.render.diagram import DEFAULT_MAX_TOKENS
 from sessionkit.render.panels import (
     DEFAULT_LOG_LENGTH,
     StaticView,
@@ -49,7 +42,6 @@ from sessionkit.render.panels import (
     log_lines,
     objects_html,
     objects_text,
-    render_diagram,
     sql_groups,
     sql_html,
     sql_text,
@@ -105,29 +97,6 @@ def _named(name: str) -> _Decorator:
     return mark
 
 
-class SettingError(InvalidSettingError, TraitError, UsageError):
-    """A ``%config SessionkitMagics`` value out of range.
-
-    A ``TraitError``, so traitlets rolls the change back; a ``UsageError``, so IPython shows
-    the sentence without a traceback; an ``InvalidSettingError`` like sessionkit's others.
-    """
-
-
-def _checked(check: Callable[[Any], Any], value: Any) -> Any:
-    try:
-        return check(value)
-    except InvalidSettingError as error:
-        raise SettingError(str(error)) from None
-
-
-_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "max_tokens": check_max_tokens,
-    "max_redraws_per_second": check_redraw_rate,
-    "show_sql": check_show_sql,
-    "log_length": check_log_length,
-}
-
-
 @magic_arguments()
 @argument("subcommand", nargs="?", help="track, view, diagram, log, sql, map, replay or stop")
 @argument("name", nargs="?", help="track: a session in the notebook; the others: a tracked name")
@@ -173,7 +142,7 @@ class SessionkitMagics(Magics, Configurable):
     # ------------------------------------------------------------------ settings
     @validate("max_tokens", "max_redraws_per_second", "log_length")  # show_sql: the Bool trait checks it
     def _valid_setting(self, proposal: dict[str, Any]) -> Any:
-        return _checked(_CHECKS[proposal["trait"].name], proposal["value"])
+        return checked(proposal["trait"].name, proposal["value"])
 
     @observe("max_tokens", "max_redraws_per_second", "show_sql", "log_length")
     def _settings_changed(self, change: dict[str, Any]) -> None:
@@ -386,41 +355,10 @@ class SessionkitMagics(Magics, Configurable):
                 )
                 raise UsageError(msg) from None
         try:
-            return self._report(tracker, cell)
+            return report_cell(self.shell, tracker, cell, max_tokens=self.max_tokens, show_sql=self.show_sql)
         finally:
             if temporary is not None:
                 temporary.stop()
-
-    def _report(self, tracker: Tracker, cell: str) -> StaticView:
-        before = tracker.snapshot()
-        _, before_html, before_text = render_diagram(before, self.max_tokens)
-        shell: Any = self.shell
-        outer = shell.displayhook.exec_result
-        try:
-            result = shell.run_cell(cell)  # output and errors show as for any cell
-        finally:
-            shell.displayhook.exec_result = outer  # so this cell's own result is still recorded
-        after = tracker.snapshot()
-        _, after_html, after_text = render_diagram(after, self.max_tokens)
-        events = [event for event in tracker.events if event.seq > before.at]
-        groups = sql_groups(events, limit=None)
-        count = f"{len(events)} event{'s' if len(events) != 1 else ''}"
-        error = result.error_before_exec or result.error_in_exec
-        stopped = f" before it stopped with {type(error).__name__}: {error}" if error is not None else ""
-        lines = [f"The cell caused {count}{stopped}.", *log_lines(events)]
-        if self.show_sql:
-            lines += ["SQL:", sql_text(groups)]
-        lines += ["Before:", before_text, "After:", after_text]
-        pictures = "".join(
-            f'<div style="flex:1 1 20em;min-width:0"><h4>{title}</h4>{picture}</div>'
-            for title, picture in (("Before", before_html), ("After", after_html))
-        )
-        page = (
-            f'<div class="sessionkit-cell"><p><b>{html.escape(lines[0])}</b></p>'
-            f'<div style="display:flex;flex-wrap:wrap;gap:1em">{pictures}</div>'
-            f"{log_html(events)}{sql_html(groups) if self.show_sql else ''}</div>"
-        )
-        return StaticView("\n".join(lines), page)
 
     # ------------------------------------------------------------------ cleanup
     def close(self) -> None:
@@ -440,24 +378,8 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register ``%sessionkit`` / ``%%sessionkit`` (``%load_ext sessionkit``); loading twice changes nothing."""
     if ipython.magics_manager.registry.get(SessionkitMagics.__name__) is not None:
         return
-    ipython.register_magics(SessionkitMagics(shell=ipython, config=_config_without_bad_settings(ipython)))
-
-
-def _config_without_bad_settings(ipython: InteractiveShell) -> Config:
-    """The shell's configuration, less the ``SessionkitMagics`` values out of range, each said in one line.
-
-    Rejected while loading, such a value would stop the extension loading with a traceback.
-    """
-    config = copy.deepcopy(ipython.config)
-    section = config.get(SessionkitMagics.__name__)
-    for name, check in _CHECKS.items():
-        if section is not None and name in section:
-            try:
-                check(section[name])
-            except InvalidSettingError as error:
-                print(f"{error} sessionkit uses the default instead.", file=sys.stderr)  # noqa: T201
-                del section[name]
-    return config
+    config = config_without_bad_settings(ipython.config, SessionkitMagics.__name__)
+    ipython.register_magics(SessionkitMagics(shell=ipython, config=config))
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:

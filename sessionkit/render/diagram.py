@@ -1,8 +1,8 @@
 """The state diagram: the five states as graphviz clusters, and every tracked object a token in one.
 
-``diagram(snapshot)`` builds the picture as DOT text with the ``graphviz`` package;
-``StateDiagram`` shows it in Jupyter as SVG that pygraphviz renders in-process (the
-Graphviz library bundled in its wheel: no ``dot`` program needed).
+``diagram(snapshot)`` builds the picture as DOT text with the ``graphviz`` package: which
+tokens each state shows, their labels and the highlighted move. ``StateDiagram`` shows it
+in Jupyter as SVG that pygraphviz renders in-process (``sessionkit.render.rendering``).
 
 >>> from sessionkit import ObjectSnapshot, ObjectState, Snapshot
 >>> snapshot = Snapshot([ObjectSnapshot("Author 1", ObjectState.PENDING, last_seq=2)], at=2, live=False)
@@ -20,29 +20,21 @@ True
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import html
-import os
-import re
-import sys
-import tempfile
-import threading
 from itertools import compress, repeat
 from operator import attrgetter, ge
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sessionkit.core.events import format_identity
-from sessionkit.core.exceptions import InvalidSettingError, SessionkitError, setting_error
+from sessionkit.core.exceptions import setting_error
 from sessionkit.core.snapshot import ObjectSnapshot, Snapshot
 from sessionkit.core.states import HOOKS, STATE_ORDER, ObjectState
+from sessionkit.render.quoting import LABEL_LIMIT, TOOLTIP_LIMIT, clean, html_text, quoted, token_id
+from sessionkit.render.rendering import SAVE_FORMATS, Renderable, RenderError, render
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator
-
     from sessionkit.core.events import Transition
 
+# SAVE_FORMATS, RenderError, render and token_id are the rendering's and the quoting's, importable from here too.
 __all__ = [
     "CLUSTERS",
     "DEFAULT_MAX_TOKENS",
@@ -75,9 +67,6 @@ EDGE_LABELS: dict[str, str] = {
     "deleted_to_persistent": "rollback",
 }
 
-#: File suffixes ``StateDiagram.save()`` accepts: what the bundled Graphviz renders, and DOT text.
-SAVE_FORMATS = ("svg", "svgz", "png", "pdf", "jpg", "jpeg", "gif", "ps", "eps", "json", "xdot", "dot", "gv")
-
 #: What each state means, written under its name.
 STATE_NOTES: dict[ObjectState, str] = {
     ObjectState.TRANSIENT: "no session,\nno identity",
@@ -103,73 +92,12 @@ _BADGE_COLORS = {
 _HIGHLIGHT = "#dc2626"
 _GREY = "#6b7280"
 
-#: Longest object label or identity a token shows; longer text ends in an ellipsis.
-LABEL_LIMIT = 40
-_TOOLTIP_LIMIT = 120
-
 #: Hooks whose edges run forward, one state to the next: they alone rank the states, left to right.
 _FORWARD = frozenset({"transient_to_pending", "pending_to_persistent", "persistent_to_deleted", "deleted_to_detached"})
 
-# Characters Graphviz's HTML-like labels (parsed by expat) or quoted strings cannot carry, and line breaks.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
-_WHITESPACE_CONTROL = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-_NOT_ID = re.compile(r"[^A-Za-z0-9]+")
-
-_RENDER_LOCK = threading.Lock()
-#: How the lines Graphviz and its Fontconfig print on stderr begin.
-_RENDERER_NOISE = ("Fontconfig", "Error:", "Warning:")
-
-
-class RenderError(SessionkitError, RuntimeError):
-    """Graphviz could not render a diagram (the DOT text is still there: ``StateDiagram.source``)."""
-
-
-# ---------------------------------------------------------------------- text made safe
-
-
-def _replace_control(match: re.Match[str]) -> str:
-    return " " if match.group() in _WHITESPACE_CONTROL else "\ufffd"
-
-
-def clean(text: str, limit: int = LABEL_LIMIT) -> str:
-    r"""One printable line of at most ``limit`` characters: controls become spaces or U+FFFD.
-
-    >>> clean("a\nb")
-    'a b'
-    >>> clean("x" * 50, limit=10)
-    'xxxxxxxxx…'
-    """
-    text = _CONTROL.sub(_replace_control, text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
-
-
-def _html(text: str, limit: int = LABEL_LIMIT) -> str:
-    """Text for a Graphviz HTML-like label: cleaned, truncated, ``& < >`` escaped."""
-    return html.escape(clean(text, limit), quote=False)
-
-
-def _quoted(text: str, limit: int = _TOOLTIP_LIMIT) -> str:
-    """Text for a quoted DOT string (an escString): backslashes doubled, never read as HTML."""
-    import graphviz
-
-    escaped: str = graphviz.escape(clean(text, limit))  # a NoHtml str: quoted even when it looks like <...>
-    return escaped
-
-
-def token_id(label: str) -> str:
-    """The DOT node id of an object's token: the same for a label in every picture, safe in DOT and SVG.
-
-    >>> token_id("Author 1")
-    'tok_Author_1_3bc7cab8'
-    """
-    readable = _NOT_ID.sub("_", label[:10]).strip("_")
-    digest = hashlib.blake2b(label.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
-    return f"tok_{readable}_{digest}" if readable else f"tok_{digest}"
-
 
 def _anchor(state: ObjectState) -> str:
+    """The DOT node id of a state's note, which the edges between states start and end at."""
     return f"state_{state.value}"
 
 
@@ -232,11 +160,11 @@ def _columns(snapshot: Snapshot, max_tokens: int, focus: str | None) -> list[_Co
 # ---------------------------------------------------------------------- the picture
 
 
-class StateDiagram:
+class StateDiagram(Renderable):
     """The picture of a snapshot: states as clusters, objects as tokens, the latest move in red.
 
     ``source`` is the DOT text, ``digraph`` the ``graphviz.Digraph`` behind it; in Jupyter it
-    shows as SVG (rendered in-process by pygraphviz) with a text summary beside it.
+    shows as SVG (rendered in-process by pygraphviz, see ``Renderable``) with a text summary beside it.
     """
 
     def __init__(self, snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlight: bool = True) -> None:
@@ -247,7 +175,6 @@ class StateDiagram:
         self._focus = last
         self._columns = _columns(snapshot, max_tokens, None if last is None else last.label)
         self.digraph: Any = _build(snapshot, self._columns, last)
-        self._svg: tuple[str, str] | None = None
 
     @property
     def source(self) -> str:
@@ -266,12 +193,12 @@ class StateDiagram:
         kind = "now" if snapshot.live else "replayed"
         lines = [f"State diagram {moment} ({kind}): {len(snapshot.objects):,} tracked"]
         for column in self._columns:
-            names = [clean(obj.describe(), _TOOLTIP_LIMIT) for obj in column.shown]
+            names = [clean(obj.describe(), TOOLTIP_LIMIT) for obj in column.shown]
             if column.hidden:
                 names.append(f"+{column.hidden:,} more ({column.total:,} in all)")
             lines.append(f"  {column.state.value:<11} {', '.join(names) or '-'}")
         if self._focus is not None:
-            lines.append(f"  last move   {clean(_move(self._focus), _TOOLTIP_LIMIT)}")
+            lines.append(f"  last move   {clean(_move(self._focus), TOOLTIP_LIMIT)}")
         if snapshot.collected_count:
             recent = ", ".join(clean(label) for label in snapshot.collected[-3:])
             lines.append(f"  collected   {snapshot.collected_count:,} by Python (latest: {recent})")
@@ -279,50 +206,6 @@ class StateDiagram:
 
     def __repr__(self) -> str:
         return self.summary()
-
-    def svg(self) -> str:
-        """The picture as SVG text, rendered in-process by pygraphviz (raises ``RenderError``)."""
-        source = self.source
-        if self._svg is None or self._svg[0] != source:
-            self._svg = (source, render(source, "svg").decode("utf-8"))
-        return self._svg[1]
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the picture to ``path`` in the format its suffix names (``.svg``, ``.png``, ``.pdf``...).
-
-        ``.dot`` and ``.gv`` write the DOT text itself. Returns the path written.
-        """
-        target = Path(path)
-        suffix = target.suffix.lower().lstrip(".")
-        if suffix not in SAVE_FORMATS:
-            accepted = ", ".join(f".{name}" for name in SAVE_FORMATS)
-            msg = f"cannot save a state diagram as {str(path)!r}: give a file name ending in one of {accepted}."
-            raise InvalidSettingError(msg)
-        if suffix in ("dot", "gv"):
-            data = self.source.encode("utf-8")
-        elif suffix == "svg":
-            data = self.svg().encode("utf-8")
-        else:
-            data = render(self.source, suffix)
-        target.write_bytes(data)
-        return target
-
-    def _repr_mimebundle_(
-        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
-    ) -> dict[str, str]:
-        def wanted(mime: str) -> bool:
-            return (not include or mime in include) and (not exclude or mime not in exclude)
-
-        bundle: dict[str, str] = {}
-        text = self.summary()
-        if wanted("image/svg+xml"):
-            try:
-                bundle["image/svg+xml"] = self.svg()
-            except RenderError as error:
-                text = f"{error}\n{self.source}"
-        if wanted("text/plain"):
-            bundle["text/plain"] = text
-        return bundle
 
 
 def diagram(snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlight: bool = True) -> StateDiagram:
@@ -388,7 +271,7 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
     moment = f"after event {snapshot.at}" if snapshot.at else "before any event"
     caption = f"{moment} ({'now' if snapshot.live else 'replayed'}) · {len(snapshot.objects):,} tracked"
     if last is not None:
-        move = _html(_move(last, "\u2192"), _TOOLTIP_LIMIT)
+        move = html_text(_move(last, "\u2192"), TOOLTIP_LIMIT)
         caption += f" · last move: {move}"
     dot.attr(label=f"<{caption}>")
     focus = None if last is None else last.label
@@ -412,7 +295,7 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
             attrs.update(color=_HIGHLIGHT, fontcolor=_HIGHLIGHT, penwidth="2.5", **{"class": "recent"})
         dot.edge(tail, _anchor(hook.after), **attrs)
     if snapshot.collected_count:
-        recent = ", ".join(_html(label) for label in reversed(snapshot.collected[-3:]))
+        recent = ", ".join(html_text(label) for label in reversed(snapshot.collected[-3:]))
         latest = f'<BR/><FONT POINT-SIZE="9">latest: {recent}</FONT>' if recent else ""
         dot.node(
             "collected",
@@ -448,7 +331,7 @@ def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapsho
             badges = snapshot.badges_of(obj)
             attrs = {}
             if _shortened(obj):  # the token shows everything else itself
-                attrs["tooltip"] = _quoted(obj.describe(badges))
+                attrs["tooltip"] = quoted(obj.describe(badges))
             if snapshot.collected_since(obj):
                 attrs["style"] = "rounded,dashed,filled"
             if obj.label == focus:
@@ -477,76 +360,12 @@ def _shortened(obj: ObjectSnapshot) -> bool:
 
 def _token_label(obj: ObjectSnapshot, badges: tuple[str, ...]) -> str:
     """The token's HTML-like label: the object's label in bold, its identity and badges in small print."""
-    name = _html(obj.label) or " "  # Graphviz rejects an empty <B></B>
+    name = html_text(obj.label) or " "  # Graphviz rejects an empty <B></B>
     small = []
     if obj.identity is not None:
-        small.append(f"identity {_html(format_identity(obj.identity))}")
+        small.append(f"identity {html_text(format_identity(obj.identity))}")
     if badges:
         small.append(" · ".join(f'<FONT COLOR="{_BADGE_COLORS[badge]}">{badge}</FONT>' for badge in badges))
     if not small:
         return f"<<B>{name}</B>>"
     return f'<<B>{name}</B><BR/><FONT POINT-SIZE="9">{"<BR/>".join(small)}</FONT>>'
-
-
-# ---------------------------------------------------------------------- rendering
-
-
-@contextlib.contextmanager
-def _captured_stderr() -> Iterator[list[str]]:
-    """Send file descriptor 2, where Graphviz and Fontconfig write, to a buffer; yield its lines.
-
-    The lines appear in the yielded list when the block ends. ``sys.stderr`` is left alone, and
-    holding ``_RENDER_LOCK`` serializes renders (Graphviz is not thread-safe itself). What other
-    threads write to descriptor 2 meanwhile lands in the buffer too: ``_pass_on`` gives it back.
-    """
-    lines: list[str] = []
-    with _RENDER_LOCK, tempfile.TemporaryFile() as sink:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        try:
-            saved = os.dup(2)
-        except OSError:  # no file descriptor 2 at all: nothing can reach it
-            yield lines
-            return
-        try:
-            os.dup2(sink.fileno(), 2)
-            yield lines
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
-
-
-def _pass_on(lines: list[str]) -> None:
-    """Write back to stderr the captured lines that are not Graphviz's or Fontconfig's own."""
-    others = [line for line in lines if not line.startswith(_RENDERER_NOISE)]
-    if others:
-        with contextlib.suppress(OSError):
-            os.write(2, "".join(f"{line}\n" for line in others).encode("utf-8", "replace"))
-
-
-def render(source: str, fmt: str = "svg") -> bytes:
-    """Render DOT text in-process with pygraphviz's bundled Graphviz, printing nothing.
-
-    Raises ``RenderError`` (one line saying why) if pygraphviz is missing or Graphviz reports an error.
-    """
-    try:
-        import pygraphviz
-    except ImportError as error:
-        msg = "Could not render the state diagram: pygraphviz is not installed (pip install pygraphviz)."
-        raise RenderError(msg) from error
-    data = b""
-    failure: Exception | None = None
-    with _captured_stderr() as messages:
-        try:
-            data = pygraphviz.AGraph(string=source).draw(format=fmt, prog="dot")
-        except Exception as error:  # noqa: BLE001 - every Graphviz failure becomes one RenderError line
-            failure = error
-    errors = [line.strip() for line in messages if line.lstrip().lower().startswith("error")]
-    if failure is None and data and not errors:
-        _pass_on(messages)
-        return bytes(data)
-    reason = errors[0] if errors else f"{type(failure).__name__}: {failure}" if failure else "no output"
-    msg = f"Could not render the state diagram as {fmt}: {clean(reason, _TOOLTIP_LIMIT)}"
-    raise RenderError(msg) from failure

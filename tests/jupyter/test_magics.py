@@ -2,67 +2,22 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import get_ipython
 from sqlalchemy import event
-from sqlalchemy.orm import Session, scoped_session, sessionmaker
-from traitlets import TraitError
+from sqlalchemy.orm import Session, scoped_session
 
-from sessionkit import InvalidSettingError, Tracker
-from sessionkit.jupyter.magics import SessionkitMagics, SettingError
+from sessionkit import Tracker
+from sessionkit.jupyter.magics import SessionkitMagics
 from sessionkit.jupyter.views import LiveView, ReplayView
 from sessionkit.render.panels import StaticView
-from tests.models import Author, Base, Book
+from tests.jupyter.shell import magics, run_cell
 
 
 class TrackedSession(Session):
     """A Session subclass, as some projects define one."""
-
-
-@pytest.fixture(scope="module")
-def ip() -> Any:
-    return get_ipython()
-
-
-def run_cell(ip: Any, code: str) -> Any:
-    """Run ``code`` as a cell, re-raising what went wrong (IPython would only print it)."""
-    result = ip.run_cell(code)
-    result.raise_error()
-    return result.result
-
-
-@pytest.fixture
-def shell(ip: Any, engine: Any, Maker: Any, session: Session) -> Iterator[Any]:  # noqa: N803
-    """The shell with sessionkit loaded and a session, a sessionmaker and the models in the notebook."""
-    names = {
-        "engine": engine,
-        "Maker": Maker,
-        "session": session,
-        "sessionmaker": sessionmaker,
-        "Base": Base,
-        "Author": Author,
-        "Book": Book,
-    }
-    hooks = list(ip.events.callbacks["post_run_cell"])
-    ip.user_ns.update(names)
-    run_cell(ip, "%load_ext sessionkit")
-    yield ip
-    run_cell(ip, "%unload_ext sessionkit")
-    ip.config.pop("SessionkitMagics", None)  # %config writes there too
-    for name in [*names, "ann", "other", "marker", "scoped", "Sub", "Holder", "Other"]:
-        ip.user_ns.pop(name, None)
-    assert ip.events.callbacks["post_run_cell"] == hooks
-
-
-def magics(ip: Any) -> SessionkitMagics:
-    found = ip.magics_manager.registry[SessionkitMagics.__name__]
-    assert isinstance(found, SessionkitMagics)
-    return found
 
 
 def listeners(trackers: list[Tracker]) -> list[tuple[Any, str, Any]]:
@@ -246,33 +201,11 @@ def test_stop_one_or_all(shell: Any, capsys: Any) -> None:
 
 
 # ---------------------------------------------------------------------- the cell magic
-def test_cell_magic_shows_what_the_cell_did(shell: Any) -> None:
-    run_cell(shell, "%sessionkit track session --models Base")
-    report = run_cell(shell, "%%sessionkit\nann = Author(name='Ann')\nsession.add(ann)\nsession.flush()")
-    text = repr(report)
-    assert text.startswith("The cell caused 6 events.")
-    assert "Author 1 went from transient to pending" in text
-    assert "SQL:\nFlush (event 4)" in text
-    assert "INSERT INTO sk_author" in text
-    before, after = text.split("Before:\n")[1].split("After:\n")
-    assert "transient   Author 1" not in before  # not yet created
-    assert "persistent  Author 1 (1)" in after
-    assert report._repr_html_().count("<svg") == 2
-    assert shell.user_ns["ann"].name == "Ann"  # the cell really ran in the notebook
-
-
 def test_cell_magic_on_an_untracked_session_leaves_no_listener(shell: Any, session: Session) -> None:
     report = run_cell(shell, "%%sessionkit session\nann = Author()\nsession.add(ann)")
     assert "Author 1 went from transient to pending" in repr(report)
     assert magics(shell).trackers == {}
     assert not session.dispatch.transient_to_pending
-
-
-def test_cell_magic_reports_a_cell_that_raised(shell: Any, capsys: Any) -> None:
-    run_cell(shell, "%sessionkit track session")
-    report = run_cell(shell, "%%sessionkit\nann = Author()\nsession.add(ann)\nraise ValueError('oops')")
-    assert repr(report).startswith("The cell caused 2 events before it stopped with ValueError: oops.")
-    assert "ValueError" in capsys.readouterr().out  # IPython showed the error as for any cell
 
 
 def test_cell_magic_with_a_wrong_name_does_not_run_the_cell(shell: Any) -> None:
@@ -340,72 +273,3 @@ def test_a_session_that_is_not_one_is_refused_before_tracking(shell: Any) -> Non
         "sessionmaker, scoped_session or Session subclass."
     )
     assert magics(shell).trackers == {}
-
-
-# ---------------------------------------------------------------------- settings
-def test_settings_are_configurable_and_validated(shell: Any, caplog: Any) -> None:
-    found = magics(shell)
-    assert (found.max_tokens, found.max_redraws_per_second, found.show_sql, found.log_length) == (12, 10.0, True, 20)
-    run_cell(shell, "%config SessionkitMagics.max_tokens = 4")
-    assert found.max_tokens == 4
-    for bad in ("max_tokens = 0", "max_redraws_per_second = 0", "max_redraws_per_second = 61", "log_length = -1"):
-        run_cell(shell, f"%config SessionkitMagics.{bad}")  # %config prints the error; nothing changes
-    run_cell(shell, "%config SessionkitMagics.show_sql = 'yes'")
-    assert (found.max_tokens, found.max_redraws_per_second, found.show_sql, found.log_length) == (4, 10.0, True, 20)
-    assert "max_tokens must be a whole number of at least 1" in caplog.text
-    assert "max_redraws_per_second must be a number above 0 and at most 60" in caplog.text
-
-
-def test_a_bad_setting_is_a_trait_usage_and_setting_error(shell: Any) -> None:
-    found = magics(shell)
-    with pytest.raises(SettingError) as caught:
-        found.max_tokens = 0
-    assert isinstance(caught.value, TraitError)
-    assert isinstance(caught.value, UsageError)
-    assert isinstance(caught.value, InvalidSettingError)
-    assert found.max_tokens == 12
-    with pytest.raises(UsageError, match="max_tokens must be a whole number"):
-        run_cell(shell, "get_ipython().magics_manager.registry['SessionkitMagics'].max_tokens = -3")
-
-
-def test_settings_come_from_the_ipython_config(ip: Any, shell: Any) -> None:
-    run_cell(shell, "%unload_ext sessionkit")
-    ip.config.SessionkitMagics.max_tokens = 7
-    try:
-        run_cell(shell, "%load_ext sessionkit")
-        assert magics(shell).max_tokens == 7
-    finally:
-        ip.config.pop("SessionkitMagics", None)
-
-
-def test_a_bad_setting_in_the_ipython_config_is_said_once_and_the_default_used(
-    ip: Any, shell: Any, capsys: Any
-) -> None:
-    run_cell(shell, "%unload_ext sessionkit")
-    ip.config.SessionkitMagics.max_tokens = 0
-    ip.config.SessionkitMagics.show_sql = "yes"
-    ip.config.SessionkitMagics.log_length = 7
-    try:
-        capsys.readouterr()
-        run_cell(shell, "%load_ext sessionkit")  # loads, with no traceback
-        assert (magics(shell).max_tokens, magics(shell).show_sql, magics(shell).log_length) == (12, True, 7)
-        err = capsys.readouterr().err
-        assert err.splitlines() == [
-            (
-                "max_tokens must be a whole number of at least 1 (tokens drawn per state), but was given 0. "
-                "sessionkit uses the default instead."
-            ),
-            "show_sql must be True or False, but was given 'yes'. sessionkit uses the default instead.",
-        ]
-        assert ip.config.SessionkitMagics.max_tokens == 0  # the shell's own configuration is left as it was
-        run_cell(shell, "%sessionkit")
-    finally:
-        ip.config.pop("SessionkitMagics", None)
-
-
-def test_help_lists_the_settings(shell: Any, capsys: Any) -> None:
-    run_cell(shell, "%config SessionkitMagics")
-    out = capsys.readouterr().out
-    for name in ("max_tokens", "max_redraws_per_second", "show_sql", "log_length"):
-        assert f"SessionkitMagics.{name}" in out
-    assert re.search(r"Tokens drawn in each state box", out)
