@@ -177,12 +177,12 @@ function drawSql(body, groups, current) {
   return mark;
 }
 
-// Show `mark` (the current entry) in its pane, or the newest entries when there is none.
-function scrollPane(section, mark) {
+// Show `mark` (the current entry) in the middle of its pane, or the newest entries when there is none.
+function scrollPane(body, mark) {
   if (mark) {
-    section.scrollTop = Math.max(0, mark.offsetTop - section.clientHeight / 2);
+    body.scrollTop = Math.max(0, mark.offsetTop - (body.clientHeight - mark.offsetHeight) / 2);
   } else {
-    section.scrollTop = section.scrollHeight;
+    body.scrollTop = body.scrollHeight;
   }
 }
 
@@ -218,10 +218,10 @@ export function createPicture(host) {
     const current = frame.current === undefined ? null : frame.current;
     if (changed("diagram", [frame.svg, frame.problem, frame.dot, frame.summary])) drawDiagram(diagram, frame);
     if (changed("objects", frame.objects)) drawObjects(objects.body, frame.objects);
-    if (changed("log", [frame.log, current])) scrollPane(log.section, drawLog(log.body, frame.log, current));
+    if (changed("log", [frame.log, current])) scrollPane(log.body, drawLog(log.body, frame.log, current));
     sql.section.hidden = frame.sql === null || frame.sql === undefined;
     if (!sql.section.hidden && changed("sql", [frame.sql, current])) {
-      scrollPane(sql.section, drawSql(sql.body, frame.sql, current));
+      scrollPane(sql.body, drawSql(sql.body, frame.sql, current));
     }
   }
 
