@@ -221,3 +221,75 @@ def test_the_player_runs_from_frames_embedded_in_a_page(browser_page: Any, brows
     assert browser_monitor.blocked == [], browser_monitor.blocked
     assert browser_monitor.page_errors == [], browser_monitor.page_errors
     assert [m for m in browser_monitor.console if m.startswith("[error]")] == []
+
+
+HOSTILE = "<img src=x onerror=\"window.__ran = 'caption'\">"
+HOSTILE_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" onload="window.__ran = 1">'
+    "<script>window.__ran = 2</script>"
+    '<g class="node" onclick="window.__ran = 3"><title>token</title><text font-weight="bold">Author 1</text></g>'
+    '<a href="javascript:window.__ran = 4"><text>link</text></a>'
+    '<image href="http://example.com/tracker.png" width="1" height="1"/>'
+    '<use xlink:href="http://example.com/sprite.svg#x"/>'
+    '<rect style="fill: url(http://example.com/paint)" width="1" height="1"/>'
+    '<foreignObject><div xmlns="http://www.w3.org/1999/xhtml">html</div></foreignObject>'
+    '<set attributeName="href" to="javascript:window.__ran = 5"/>'
+    "</svg>"
+)
+READ_HOSTILE = """
+() => {
+  const view = document.querySelector('#picture .sessionkit-view');
+  const svg = view.querySelector('.sessionkit-diagram svg');
+  const attributes = Array.from(svg.querySelectorAll('*')).concat([svg])
+    .flatMap(el => Array.from(el.attributes).map(a => a.name + '=' + a.value));
+  return {
+    ran: window.__ran === undefined ? null : String(window.__ran),
+    caption: view.querySelector('.sessionkit-caption').textContent,
+    cell: view.querySelector('.sessionkit-objects td').textContent,
+    log: view.querySelector('.sessionkit-log li').textContent,
+    sql: view.querySelector('.sessionkit-sql pre').textContent,
+    elements: Array.from(svg.querySelectorAll('*')).map(el => el.localName),
+    attributes,
+    html: view.querySelectorAll('img, b, script').length,
+  };
+}
+"""
+
+
+def test_learner_data_never_runs_as_html_or_script(browser_page: Any, browser_monitor: Any) -> None:
+    from sessionkit.jupyter.widget import STATIC
+
+    frame = {
+        "caption": HOSTILE,
+        "current": None,
+        "svg": HOSTILE_SVG,
+        "summary": "a hostile diagram",
+        "problem": "",
+        "dot": "",
+        "objects": {"columns": ["object", "state"], "rows": [["<b>Author 1</b>", "pending"]], "more": 0},
+        "log": [[1, HOSTILE]],
+        "sql": [{"title": "t", "statements": [{"seq": 2, "sql": "</pre><script>x()</script>", "parameters": ""}]}],
+        "note": "",
+    }
+    data = json.dumps(frame).replace("</", "<\\/")
+    page = (
+        "<!doctype html><html><body><div id='picture'></div>"
+        f"<script type='application/json' id='frame'>{data}</script>"
+        f"<script type='module'>{(STATIC / 'view.js').read_text()}\n"
+        "createPicture(document.getElementById('picture'))"
+        ".update(JSON.parse(document.getElementById('frame').textContent));\n"
+        "</script></body></html>"
+    )
+    browser_page.set_content(page)
+    browser_page.wait_for_selector("#picture .sessionkit-diagram svg")
+    browser_page.locator("#picture g.node").dispatch_event("click")  # its onclick is gone
+    seen = browser_page.evaluate(READ_HOSTILE)
+    assert seen["ran"] is None
+    assert seen["caption"] == seen["log"] == HOSTILE  # shown as the text it is
+    assert seen["cell"] == "<b>Author 1</b>"
+    assert seen["sql"] == "</pre><script>x()</script>"
+    assert seen["html"] == 0
+    assert not {"script", "foreignObject", "set"} & set(seen["elements"])
+    assert [a for a in seen["attributes"] if a.startswith("on") or "example.com" in a or "javascript:" in a] == []
+    assert browser_monitor.blocked == []  # nothing even tried to load from outside
+    assert browser_monitor.page_errors == []
