@@ -3,7 +3,8 @@
 :func:`render_picture` reads them all at once into a :class:`Picture`, which gives them three
 ways: as a :class:`Frame` of plain data (what a widget's JavaScript draws), as escaped HTML
 (for saved notebooks and nbconvert) and as plain text (for ``text/plain`` and nbval). All
-three are deterministic: no memory addresses, no random ids, no timestamps.
+three are deterministic: no memory addresses, no random ids, no timestamps. The SQL panel's
+grouping lives in :mod:`sessionkit.render.sql`; its names are available here too.
 """
 
 from __future__ import annotations
@@ -12,22 +13,56 @@ import functools
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypedDict
 
-from sessionkit.core.events import Event, Flush, Statement, format_identity
+from sessionkit.core.events import Event, format_identity
 from sessionkit.core.snapshot import Snapshot
 from sessionkit.render.diagram import DEFAULT_MAX_TOKENS
+from sessionkit.render.sql import (
+    PARAMETERS_WIDTH,
+    SqlGroup,
+    SqlGroupFrame,
+    StatementFrame,
+    shorten,
+    sql_frames_html,
+    sql_groups,
+    sql_html,
+    sql_text,
+)
 from sessionkit.render.tables import changes_text, most_recent
+
+__all__ = [
+    "DEFAULT_LOG_LENGTH",
+    "OBJECT_COLUMNS",
+    "STYLE",
+    "TABLE_ROWS",
+    "Diagram",
+    "Frame",
+    "ObjectsFrame",
+    "Picture",
+    "SqlGroup",
+    "SqlGroupFrame",
+    "StatementFrame",
+    "StaticView",
+    "draw_diagram",
+    "inline_svg",
+    "log_entries",
+    "log_html",
+    "log_lines",
+    "object_rows",
+    "objects_html",
+    "objects_text",
+    "render_diagram",
+    "render_picture",
+    "sql_groups",
+    "sql_html",
+    "sql_text",
+]
 
 DEFAULT_LOG_LENGTH = 20
 #: Rows of the identity-map table in a view (the most recently active objects).
 TABLE_ROWS = 30
-#: Flushes whose SQL a view shows (the most recent ones).
-SQL_GROUPS = 3
-#: Statements shown per flush, and characters of their parameters.
-STATEMENTS_PER_GROUP = 20
-PARAMETERS_WIDTH = 200
 #: The identity map's columns.
 OBJECT_COLUMNS = ("object", "state", "identity", "session", "sub-states", "changes")
 
@@ -46,22 +81,6 @@ class ObjectsFrame(TypedDict):
 
     columns: list[str]
     rows: list[list[str]]
-    more: int
-
-
-class StatementFrame(TypedDict):
-    """One statement: its event number, its SQL and its parameters as text."""
-
-    seq: int
-    sql: str
-    parameters: str
-
-
-class SqlGroupFrame(TypedDict):
-    """The statements one flush sent (or that were sent outside a flush), and how many more it sent."""
-
-    title: str
-    statements: list[StatementFrame]
     more: int
 
 
@@ -154,7 +173,7 @@ class Picture:
     @functools.cached_property
     def sql_html(self) -> str:
         """The SQL of the last flushes as escaped HTML (empty when the SQL is switched off)."""
-        return "" if self.sql is None else _sql_html(self.sql, self.current)
+        return "" if self.sql is None else sql_frames_html(self.sql, self.current)
 
     def html(self) -> str:
         """The whole picture as one static HTML block (for saved notebooks and nbconvert)."""
@@ -213,10 +232,6 @@ def render_diagram(snapshot: Snapshot, max_tokens: int) -> tuple[str, str, str]:
     return drawn.svg, drawn.html, drawn.summary
 
 
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 # ---------------------------------------------------------------------- identity map
 def object_rows(snapshot: Snapshot, limit: int = TABLE_ROWS) -> ObjectsFrame:
     """The identity map as rows of text: the ``limit`` most recently active objects, in label order."""
@@ -228,7 +243,7 @@ def object_rows(snapshot: Snapshot, limit: int = TABLE_ROWS) -> ObjectsFrame:
             format_identity(obj.identity),
             obj.session or "",
             ", ".join(snapshot.badges_of(obj)),
-            _shorten(changes_text(obj), PARAMETERS_WIDTH),
+            shorten(changes_text(obj), PARAMETERS_WIDTH),
         ]
         for obj in shown
     ]
@@ -301,99 +316,6 @@ def _log_html(entries: Sequence[tuple[int, str]], current: int | None) -> str:
 def log_html(events: Sequence[Event], current: int | None = None) -> str:
     """An ordered list of the events in words; the one numbered ``current`` stands out."""
     return _log_html(log_entries(events), current)
-
-
-# ---------------------------------------------------------------------- SQL
-@dataclass
-class SqlGroup:
-    """The statements one flush sent (``flush`` is its event), or statements sent outside a flush."""
-
-    flush_seq: int | None
-    flush: Flush | None = None
-    statements: list[Statement] = field(default_factory=list)
-
-    @property
-    def title(self) -> str:
-        """A heading: the flush in words, or where the statements came from."""
-        if self.flush is not None:
-            return f"Flush (event {self.flush.seq}): {self.flush.describe()}"
-        if self.flush_seq is not None:
-            return f"Flush (event {self.flush_seq})"
-        return "Outside a flush (queries, loads, refreshes)"
-
-    def frame(self) -> SqlGroupFrame:
-        """The group as text: its title, its first :data:`STATEMENTS_PER_GROUP` statements, how many more."""
-        shown = self.statements[:STATEMENTS_PER_GROUP]
-        statements: list[StatementFrame] = []
-        for statement in shown:
-            sql, parameters = _statement_text(statement)
-            statements.append({"seq": statement.seq, "sql": sql, "parameters": parameters})
-        return {"title": self.title, "statements": statements, "more": len(self.statements) - len(shown)}
-
-
-def sql_groups(events: Sequence[Event], limit: int | None = SQL_GROUPS) -> list[SqlGroup]:
-    """The statements grouped by the flush that sent them, oldest first; only the last ``limit`` groups."""
-    groups: list[SqlGroup] = []  # newest first while scanning backwards
-    for event in reversed(events):
-        if isinstance(event, Statement):
-            if not groups or groups[-1].flush_seq != event.flush:
-                if limit is not None and len(groups) == limit:
-                    break
-                groups.append(SqlGroup(event.flush))
-            groups[-1].statements.append(event)
-        elif isinstance(event, Flush):
-            for group in groups:
-                if group.flush_seq == event.seq:
-                    group.flush = event
-    for group in groups:
-        group.statements.reverse()
-    groups.reverse()
-    return groups
-
-
-def _statement_text(statement: Statement) -> tuple[str, str]:
-    parameters = "" if statement.parameters in (None, (), [], {}) else repr(statement.parameters)
-    if statement.executemany:
-        parameters = f"{parameters} (executemany)"
-    return statement.sql.strip(), _shorten(parameters, PARAMETERS_WIDTH)
-
-
-def _sql_html(groups: Sequence[SqlGroupFrame], current: int | None) -> str:
-    if not groups:
-        return "<h4>SQL</h4><p>No SQL sent yet.</p>"
-    parts = ["<h4>SQL</h4>"]
-    for group in groups:
-        parts.append(f"<p><i>{html.escape(group['title'])}</i></p>")
-        for statement in group["statements"]:
-            parameters = statement["parameters"]
-            params = f"\n-- {html.escape(parameters)}" if parameters else ""
-            style = ' style="font-weight:bold"' if statement["seq"] == current else ""
-            parts.append(f"<pre{style}>{html.escape(statement['sql'])}{params}</pre>")
-        if group["more"]:
-            parts.append(f"<p>+{group['more']} more statements</p>")
-    return "".join(parts)
-
-
-def sql_html(groups: Sequence[SqlGroup], current: int | None = None) -> str:
-    """The SQL of each flush as escaped HTML; the statement numbered ``current`` stands out."""
-    return _sql_html([group.frame() for group in groups], current)
-
-
-def sql_text(groups: Sequence[SqlGroup]) -> str:
-    """The SQL of each flush as plain text."""
-    if not groups:
-        return "No SQL sent yet."
-    lines = []
-    for group in groups:
-        lines.append(group.title)
-        for statement in group.statements[:STATEMENTS_PER_GROUP]:
-            sql, parameters = _statement_text(statement)
-            lines.extend(f"    {line}" for line in sql.splitlines())
-            if parameters:
-                lines.append(f"    -- {parameters}")
-        if len(group.statements) > STATEMENTS_PER_GROUP:
-            lines.append(f"    +{len(group.statements) - STATEMENTS_PER_GROUP} more statements")
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------- everything at once

@@ -61,9 +61,15 @@ COUNT_ANIMATIONS = """
 
 # Where each token of the diagram in the index-th element matching a selector sits:
 # {label: [states whose box holds it]}, the state boxes in page order, and running animations.
+# Open shadow roots (marimo puts each widget in one) are searched too.
 READ_TOKENS = """
 ([scopeSelector, index]) => {
-  const scope = document.querySelectorAll(scopeSelector)[index];
+  const deepAll = (root, selector) => {
+    const found = Array.from(root.querySelectorAll(selector));
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) found.push(...deepAll(el.shadowRoot, selector));
+    return found;
+  };
+  const scope = deepAll(document, scopeSelector)[index];
   const svg = scope && scope.querySelector('.sessionkit-diagram svg');
   if (!svg) return null;
   const boxes = {};
