@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 import sessionkit
 from sessionkit.jupyter.views import ReplayView
 from tests.browser.conftest import save_screenshot
-from tests.browser.helpers import SETUP, STEPS, TRACK, wait_for_tokens
+from tests.browser.helpers import COUNT_ANIMATIONS, SETUP, STEPS, TRACK, wait_for_tokens
 from tests.models import Author, Base
 
 pytestmark = pytest.mark.browser
@@ -218,6 +218,20 @@ def test_the_player_runs_from_frames_embedded_in_a_page(browser_page: Any, brows
     browser_page.set_content(page_of(steps, frames))
     player = Player(browser_page, browser_page.locator("#replay"), "#replay", 0, expected)
     check_player(player, "replay-page")
+
+    # The tokens slide from box to box, unless the reader asked for less motion.
+    browser_page.evaluate(COUNT_ANIMATIONS)
+    player.button("First event").click()
+    player.shows(0)
+    player.button("Next event").click()
+    player.shows(1)
+    assert browser_page.evaluate("() => window.__sessionkitAnimations") > 0
+    browser_page.emulate_media(reduced_motion="reduce")
+    browser_page.evaluate("() => { window.__sessionkitAnimations = 0; }")
+    for index in (2, 3, 4):
+        player.button("Next event").click()
+        player.shows(index)
+    assert browser_page.evaluate("() => window.__sessionkitAnimations") == 0
     assert browser_monitor.blocked == [], browser_monitor.blocked
     assert browser_monitor.page_errors == [], browser_monitor.page_errors
     assert [m for m in browser_monitor.console if m.startswith("[error]")] == []

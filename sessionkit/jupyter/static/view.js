@@ -153,6 +153,7 @@ function drawLog(body, entries, current) {
   return mark;
 }
 
+// Returns the current statement, or else the newest group's title (its SQL is what to show).
 function drawSql(body, groups, current) {
   if (!groups.length) {
     body.replaceChildren(element("p", "sessionkit-empty", "No SQL sent yet."));
@@ -160,8 +161,10 @@ function drawSql(body, groups, current) {
   }
   const parts = [];
   let mark = null;
+  let newest = null;
   for (const group of groups) {
-    parts.push(element("p", "sessionkit-sql-title", group.title));
+    newest = element("p", "sessionkit-sql-title", group.title);
+    parts.push(newest);
     for (const statement of group.statements) {
       const text = statement.parameters ? `${statement.sql}\n-- ${statement.parameters}` : statement.sql;
       const pre = element("pre", null, text);
@@ -174,15 +177,18 @@ function drawSql(body, groups, current) {
     if (group.more) parts.push(element("p", "sessionkit-more", `+${group.more} more statements`));
   }
   body.replaceChildren(...parts);
-  return mark;
+  return mark || newest;
 }
 
-// Show `mark` (the current entry) in the middle of its pane, or the newest entries when there is none.
+// Show `mark` in its pane: the current entry in the middle, another one at the top; with no
+// mark, the newest entries at the bottom.
 function scrollPane(body, mark) {
-  if (mark) {
+  if (!mark) {
+    body.scrollTop = body.scrollHeight;
+  } else if (mark.classList.contains("sessionkit-current")) {
     body.scrollTop = Math.max(0, mark.offsetTop - (body.clientHeight - mark.offsetHeight) / 2);
   } else {
-    body.scrollTop = body.scrollHeight;
+    body.scrollTop = mark.offsetTop;
   }
 }
 
