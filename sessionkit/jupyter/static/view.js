@@ -217,7 +217,7 @@ export function createPicture(host) {
   };
 
   function update(frame) {
-    if (!frame || typeof frame !== "object") return;
+    if (!frame || typeof frame !== "object" || !("caption" in frame)) return; // not drawn yet
     note.textContent = frame.note || "";
     note.hidden = !frame.note;
     caption.textContent = frame.caption || "";
