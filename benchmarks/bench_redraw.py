@@ -4,8 +4,8 @@
 
 Part 1 times one redraw of ``LiveView`` on the Python side, split into its steps: the
 snapshot (``tracker.snapshot()``), the DOT text (``sessionkit.diagram``), the SVG (pygraphviz,
-in-process), the panels (identity map, event log, SQL as HTML) and the widget update (trait
-sets; without a kernel no message leaves the process). The objects are persistent and
+in-process), the panels (identity map, event log, SQL as rows of text) and the widget update
+(the ``frame`` trait, plain data; without a kernel no message leaves the process). The objects are persistent and
 referenced, so none is garbage-collected. The median of ``--runs`` redraws is shown.
 
 Part 2 runs a loop of ``--adds`` ``session.add`` calls with a live view open, on the real
@@ -27,7 +27,7 @@ from sqlalchemy.pool import StaticPool
 
 import sessionkit
 from sessionkit.render.diagram import diagram
-from sessionkit.render.panels import log_html, objects_html, render_picture, sql_groups, sql_html
+from sessionkit.render.panels import log_entries, object_rows, render_picture, sql_groups
 
 
 class Base(DeclarativeBase):
@@ -73,13 +73,13 @@ def redraw_cost(size: int, runs: int) -> dict[str, float]:
         t_svg, _ = timed(picture.svg)
         t_panels, _ = timed(
             lambda snapshot=snapshot, events=events: (
-                objects_html(snapshot),
-                log_html(events[-view.log_length :]),
-                sql_html(sql_groups(events)),
+                object_rows(snapshot),
+                log_entries(events[-view.log_length :]),
+                [group.frame() for group in sql_groups(events)],
             )
         )
         whole = render_picture(snapshot, events, caption=view.caption(snapshot))
-        t_widgets, _ = timed(lambda whole=whole: view._show(whole))  # noqa: SLF001 - the trait sets alone
+        t_widgets, _ = timed(lambda whole=whole: view._show(whole))  # noqa: SLF001 - the frame trait alone
         session.add(items[0])  # a poke, so that refresh() really redraws
         t_total, _ = timed(view.refresh)
         for name, value in zip(steps, (t_snapshot, t_dot, t_svg, t_panels, t_widgets, t_total), strict=True):

@@ -1,11 +1,27 @@
-"""What keeps live views current: a throttle that coalesces redraws, and one feed per tracker."""
+"""What keeps live views current: a throttle that coalesces redraws, and one feed per tracker.
+
+No widgets here: a feed draws a :class:`~sessionkit.render.panels.Picture` for each view
+that subscribes (anything that has the :class:`Viewer` methods), and the view shows it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sessionkit.jupyter.settings import DEFAULT_MAX_REDRAWS_PER_SECOND
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from sessionkit.core.events import Event
+    from sessionkit.core.snapshot import Snapshot
+    from sessionkit.core.tracker import Tracker
+    from sessionkit.render.panels import Picture
 
 Clock = Callable[[], float]
 Cancel = Callable[[], object]
@@ -149,3 +165,137 @@ class Throttle:
             self._closed = True
             self._dirty = False
             self._disarm()
+
+
+# ---------------------------------------------------------------------- one feed per tracker
+class Viewer(Protocol):
+    """What a feed needs of a live view: its settings, a way to draw a picture, and where to show it."""
+
+    max_tokens: int
+    log_length: int
+    show_sql: bool
+    max_redraws_per_second: float
+
+    def render(self, snapshot: Snapshot, events: Sequence[Event]) -> Picture:
+        """The picture this view shows of ``snapshot``."""
+
+    def _show(self, picture: Picture) -> None:
+        """Show a new picture."""
+
+    def _failed(self, error: Exception) -> None:
+        """Say that the picture could not be drawn (keeping the last good one)."""
+
+    def detach(self) -> None:
+        """Stop updating."""
+
+
+class Feed:
+    """One tracker's subscription, shared by all its live views: one snapshot per redraw, views in sync."""
+
+    def __init__(self, tracker: Tracker, *, clock: Clock, schedule: Schedule, shell: Any) -> None:
+        self.tracker = tracker
+        self.views: list[Viewer] = []
+        self.throttle = Throttle(self.draw, 1 / DEFAULT_MAX_REDRAWS_PER_SECOND, clock=clock, schedule=schedule)
+        self._shell = shell
+        # watch() builds no events while the session runs: the redraw reads the log in one go.
+        self._unsubscribe: Callable[[], None] | None = tracker.watch(self.throttle.poke)
+        if shell is not None:
+            shell.events.register("post_run_cell", self._after_cell)
+
+    def _after_cell(self, result: object = None) -> None:  # noqa: ARG002
+        # A cell can change sub-states (dirty, expired) without any event: look again.
+        self.throttle.poke()
+
+    def attach(self, view: Viewer) -> None:
+        """Add a view and draw it (and the others) now."""
+        self.views.append(view)
+        self.retune()
+        self.throttle.poke()
+        self.throttle.flush()
+
+    def detach(self, view: Viewer) -> None:
+        """Remove a view; the feed closes with its last view."""
+        if view in self.views:
+            self.views.remove(view)
+        if not self.views:
+            self.close()
+        else:
+            self.retune()
+
+    def retune(self) -> None:
+        """The fastest rate any view asks for."""
+        if self.views:
+            self.throttle.interval = 1 / max(view.max_redraws_per_second for view in self.views)
+
+    def close(self) -> None:
+        """Stop listening to the tracker and the shell."""
+        self.throttle.close()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._shell is not None:
+            with contextlib.suppress(ValueError):
+                self._shell.events.unregister("post_run_cell", self._after_cell)
+            self._shell = None
+        with _FEEDS_LOCK:
+            if _FEEDS.get(self.tracker) is self:
+                del _FEEDS[self.tracker]
+
+    def draw(self) -> None:
+        """Take one snapshot and show it in every view (each with its own settings)."""
+        views = list(self.views)
+        try:
+            snapshot = self.tracker.snapshot()
+            events = self.tracker.events
+        except Exception as error:  # noqa: BLE001 - the session must go on
+            for view in views:
+                view._failed(error)  # noqa: SLF001
+            return
+        pictures: dict[tuple[int, int, bool], Picture] = {}
+        for view in views:
+            key = (view.max_tokens, view.log_length, view.show_sql)
+            try:
+                if key not in pictures:
+                    pictures[key] = view.render(snapshot, events)
+                view._show(pictures[key])  # noqa: SLF001
+            except Exception as error:  # noqa: BLE001 - one broken view must not stop the others
+                view._failed(error)  # noqa: SLF001
+
+
+_FEEDS_LOCK = threading.Lock()
+# One feed per tracker while it has live views (the feed removes itself when the last one closes).
+_FEEDS: dict[Tracker, Feed] = {}
+
+
+def feed_for(tracker: Tracker, *, clock: Clock | None = None, schedule: Schedule | None = None, shell: Any) -> Feed:
+    """The feed of ``tracker``, made on first use (``shell=None``: IPython's current shell, if any)."""
+    with _FEEDS_LOCK:
+        feed = _FEEDS.get(tracker)
+        if feed is None:
+            if shell is None:
+                shell = _current_shell()
+            feed = _FEEDS[tracker] = Feed(
+                tracker,
+                clock=clock or time.monotonic,
+                schedule=schedule or thread_timer,
+                shell=shell,
+            )
+        return feed
+
+
+def _current_shell() -> InteractiveShell | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell: InteractiveShell | None = get_ipython()
+    return shell
+
+
+def detach_views(tracker: Tracker) -> None:
+    """Stop the live views of ``tracker`` updating (their last picture stays on screen)."""
+    feed = _FEEDS.get(tracker)
+    if feed is not None:
+        for view in list(feed.views):
+            view.detach()
+        feed.close()

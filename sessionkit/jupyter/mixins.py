@@ -10,16 +10,32 @@ if TYPE_CHECKING:
 
 
 class TrackerViews:
-    """``view()`` and ``replay()``: each one anywidget."""
+    """``view()`` and ``replay()``: each one anywidget.
+
+    ipywidgets and anywidget are dependencies of sessionkit. Where they cannot be imported
+    all the same, each gives a :class:`~sessionkit.jupyter.pictures.StillPicture` of the
+    same moment instead (it has ``picture``, ``close()`` and the static picture a saved
+    notebook shows), with a ``RuntimeWarning`` that says how to get live views.
+    """
 
     def view(self, **options: Any) -> LiveView:
         """A live widget of the diagram, identity map, event log and SQL, redrawn as events arrive."""
+        from sessionkit.jupyter.pictures import still_view, widgets_missing
+
+        tracker = cast("Tracker", self)
+        if widgets_missing():
+            return cast("LiveView", still_view(tracker, **options))
         from sessionkit.jupyter.views import LiveView
 
-        return LiveView(cast("Tracker", self), **options)
+        return LiveView(tracker, **options)
 
     def replay(self, **options: Any) -> ReplayView:
         """A widget with Play, a slider and step buttons over the recorded events: the session after each one."""
+        from sessionkit.jupyter.pictures import still_replay, widgets_missing
+
+        tracker = cast("Tracker", self)
+        if widgets_missing():
+            return cast("ReplayView", still_replay(tracker, **options))
         from sessionkit.jupyter.views import ReplayView
 
-        return ReplayView(cast("Tracker", self), **options)
+        return ReplayView(tracker, **options)

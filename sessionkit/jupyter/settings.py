@@ -7,6 +7,8 @@ from sessionkit.core.exceptions import setting_error
 DEFAULT_MAX_REDRAWS_PER_SECOND = 10.0
 #: The fastest redraw rate a view accepts (a browser cannot show more anyway).
 REDRAW_RATE_LIMIT = 60.0
+#: The longest pause a playing replay makes between two steps (a minute).
+INTERVAL_LIMIT_MS = 60_000
 
 
 def check_redraw_rate(value: object) -> float:
@@ -41,4 +43,15 @@ def check_show_sql(value: object) -> bool:
     if not isinstance(value, bool):
         msg = f"show_sql must be True or False, but was given {value!r}."
         raise setting_error(msg, value, bool)
+    return value
+
+
+def check_interval_ms(value: object) -> int:
+    """Validate the milliseconds a replay waits between two steps while it plays."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= INTERVAL_LIMIT_MS:
+        msg = (
+            f"interval_ms must be a whole number of milliseconds above 0 and at most {INTERVAL_LIMIT_MS}, "
+            f"but was given {value!r}; 800 is the default."
+        )
+        raise setting_error(msg, value, int)
     return value

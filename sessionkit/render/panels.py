@@ -1,30 +1,70 @@
 """The panels a view shows, drawn from a snapshot and the log: diagram, identity map, event log, SQL.
 
-Each is drawn as escaped HTML (for saved notebooks and nbconvert) and as plain text (for
-``text/plain`` and nbval); :func:`render_picture` draws them all at once. Deterministic: no
-memory addresses, no random ids, no timestamps.
+:func:`render_picture` reads them all at once into a :class:`Picture`, which gives them three
+ways: as a :class:`Frame` of plain data (what a widget's JavaScript draws), as escaped HTML
+(for saved notebooks and nbconvert) and as plain text (for ``text/plain`` and nbval). All
+three are deterministic: no memory addresses, no random ids, no timestamps. The SQL panel's
+grouping lives in :mod:`sessionkit.render.sql`; its names are available here too.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TypedDict
 
-from sessionkit.core.events import Event, Flush, Statement, format_identity
+from sessionkit.core.events import Event, format_identity
 from sessionkit.core.snapshot import Snapshot
 from sessionkit.render.diagram import DEFAULT_MAX_TOKENS
+from sessionkit.render.sql import (
+    PARAMETERS_WIDTH,
+    SqlGroup,
+    SqlGroupFrame,
+    StatementFrame,
+    shorten,
+    sql_frames_html,
+    sql_groups,
+    sql_html,
+    sql_text,
+)
 from sessionkit.render.tables import changes_text, most_recent
+
+__all__ = [
+    "DEFAULT_LOG_LENGTH",
+    "OBJECT_COLUMNS",
+    "STYLE",
+    "TABLE_ROWS",
+    "Diagram",
+    "Frame",
+    "ObjectsFrame",
+    "Picture",
+    "SqlGroup",
+    "SqlGroupFrame",
+    "StatementFrame",
+    "StaticView",
+    "draw_diagram",
+    "inline_svg",
+    "log_entries",
+    "log_html",
+    "log_lines",
+    "object_rows",
+    "objects_html",
+    "objects_text",
+    "render_diagram",
+    "render_picture",
+    "sql_groups",
+    "sql_html",
+    "sql_text",
+]
 
 DEFAULT_LOG_LENGTH = 20
 #: Rows of the identity-map table in a view (the most recently active objects).
 TABLE_ROWS = 30
-#: Flushes whose SQL a view shows (the most recent ones).
-SQL_GROUPS = 3
-#: Statements shown per flush, and characters of their parameters.
-STATEMENTS_PER_GROUP = 20
-PARAMETERS_WIDTH = 200
+#: The identity map's columns.
+OBJECT_COLUMNS = ("object", "state", "identity", "session", "sub-states", "changes")
 
 #: Compact, deterministic styles for the panels (scoped to the view; no ids).
 STYLE = (
@@ -35,21 +75,105 @@ STYLE = (
 )
 
 
-@dataclass(frozen=True)
-class Picture:
-    """One redraw: the diagram as SVG and each panel as escaped HTML, plus a text summary.
+# ---------------------------------------------------------------------- the frame: what a widget draws
+class ObjectsFrame(TypedDict):
+    """The identity map: one row of :data:`OBJECT_COLUMNS` texts per object shown, and how many more there are."""
 
-    Deterministic: no memory addresses, no random ids, no timestamps.
+    columns: list[str]
+    rows: list[list[str]]
+    more: int
+
+
+class Frame(TypedDict):
+    """One picture as plain, JSON-able data: what the view's JavaScript draws with ``textContent``.
+
+    ``svg`` is empty when the diagram could not be drawn; ``problem`` then says why and ``dot``
+    holds its DOT text. ``summary`` is the diagram in words (the SVG's accessible label).
+    ``current`` is the event a replay shows (``None`` in a live view). ``sql`` is ``None``
+    when the SQL is switched off. ``note`` is a message about the view itself, such as a
+    failed redraw (empty when all is well).
     """
 
     caption: str
+    current: int | None
     svg: str
-    diagram_html: str
-    objects_html: str
-    log_html: str
-    sql_html: str
-    text: str
-    show_sql: bool = True
+    summary: str
+    problem: str
+    dot: str
+    objects: ObjectsFrame
+    log: list[tuple[int, str]]
+    sql: list[SqlGroupFrame] | None
+    note: str
+
+
+# ---------------------------------------------------------------------- the picture
+@dataclass(frozen=True)
+class Diagram:
+    """The state diagram of one snapshot: its SVG, or (when it cannot be drawn) the reason and the DOT text."""
+
+    svg: str
+    summary: str
+    problem: str = ""
+    dot: str = ""
+
+    @functools.cached_property
+    def html(self) -> str:
+        """The diagram as an escaped HTML block: the inline SVG, or the reason and the DOT text."""
+        if self.svg:
+            return f'<div class="sessionkit-diagram">{inline_svg(self.svg)}</div>'
+        shown = f"<pre>{html.escape(self.dot)}</pre>" if self.dot else ""
+        return f'<div class="sessionkit-diagram"><p>{html.escape(self.problem)}</p>{shown}</div>'
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One redraw: the diagram, the identity map, the event log and the SQL of each flush.
+
+    :meth:`frame` gives it as data for a widget, :meth:`html` as one static HTML block and
+    ``text`` as a text summary. Deterministic: no memory addresses, no random ids, no timestamps.
+    """
+
+    caption: str
+    diagram: Diagram
+    objects: ObjectsFrame
+    log: tuple[tuple[int, str], ...]
+    sql: tuple[SqlGroupFrame, ...] | None = None
+    current: int | None = None
+
+    @property
+    def svg(self) -> str:
+        """The diagram as an SVG document (empty when it could not be drawn)."""
+        return self.diagram.svg
+
+    @property
+    def show_sql(self) -> bool:
+        """Whether the picture has the SQL panel."""
+        return self.sql is not None
+
+    @property
+    def text(self) -> str:
+        """The caption and the diagram in words: what ``text/plain`` shows."""
+        return f"{self.caption}\n{self.diagram.summary}"
+
+    @property
+    def diagram_html(self) -> str:
+        """The diagram as escaped HTML."""
+        return self.diagram.html
+
+    @functools.cached_property
+    def objects_html(self) -> str:
+        """The identity map as an escaped HTML table."""
+        return _objects_html(self.objects)
+
+    @functools.cached_property
+    def log_html(self) -> str:
+        """The event log as an escaped HTML list; the current event stands out."""
+        return _log_html(self.log, self.current)
+
+    @functools.cached_property
+    def sql_html(self) -> str:
+        """The SQL of the last flushes as escaped HTML (empty when the SQL is switched off)."""
+        return "" if self.sql is None else sql_frames_html(self.sql, self.current)
 
     def html(self) -> str:
         """The whole picture as one static HTML block (for saved notebooks and nbconvert)."""
@@ -63,6 +187,21 @@ class Picture:
             "</div>"
         )
 
+    def frame(self, note: str = "") -> Frame:
+        """The picture as plain data for the view's JavaScript (the SVG without its XML prolog)."""
+        return {
+            "caption": self.caption,
+            "current": self.current,
+            "svg": inline_svg(self.diagram.svg) if self.diagram.svg else "",
+            "summary": self.diagram.summary,
+            "problem": self.diagram.problem,
+            "dot": self.diagram.dot,
+            "objects": self.objects,
+            "log": list(self.log),
+            "sql": None if self.sql is None else list(self.sql),
+            "note": note,
+        }
+
 
 def inline_svg(svg: str) -> str:
     """The ``<svg>`` element of an SVG document, without its XML prolog, doctype and comments."""
@@ -71,46 +210,61 @@ def inline_svg(svg: str) -> str:
     return re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL).strip()
 
 
-def render_diagram(snapshot: Snapshot, max_tokens: int) -> tuple[str, str, str]:
-    """``(svg, html, text)`` of the state diagram; if it cannot be drawn, no SVG and the DOT text with the reason."""
+def draw_diagram(snapshot: Snapshot, max_tokens: int) -> Diagram:
+    """The state diagram of ``snapshot``; if it cannot be drawn, no SVG but the reason and the DOT text."""
     from sessionkit.render.diagram import diagram
 
     source = ""
-    text = snapshot.summary()
+    summary = snapshot.summary()
     try:
         picture = diagram(snapshot, max_tokens=max_tokens)
-        source, text = picture.source, picture.summary()
+        source, summary = picture.source, picture.summary()
         svg = picture.svg()
     except Exception as error:  # noqa: BLE001 - the learner sees the reason, never a traceback
         reason = f"The diagram could not be drawn ({type(error).__name__}: {error})."
-        shown = f"<pre>{html.escape(source)}</pre>" if source else ""
-        return "", f'<div class="sessionkit-diagram"><p>{html.escape(reason)}</p>{shown}</div>', text
-    return svg, f'<div class="sessionkit-diagram">{inline_svg(svg)}</div>', text
+        return Diagram("", summary, problem=reason, dot=source)
+    return Diagram(svg, summary)
 
 
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def render_diagram(snapshot: Snapshot, max_tokens: int) -> tuple[str, str, str]:
+    """``(svg, html, text)`` of the state diagram; if it cannot be drawn, no SVG and the DOT text with the reason."""
+    drawn = draw_diagram(snapshot, max_tokens)
+    return drawn.svg, drawn.html, drawn.summary
+
+
+# ---------------------------------------------------------------------- identity map
+def object_rows(snapshot: Snapshot, limit: int = TABLE_ROWS) -> ObjectsFrame:
+    """The identity map as rows of text: the ``limit`` most recently active objects, in label order."""
+    shown = most_recent(snapshot.objects, limit)
+    rows = [
+        [
+            obj.label,
+            obj.state.value,
+            format_identity(obj.identity),
+            obj.session or "",
+            ", ".join(snapshot.badges_of(obj)),
+            shorten(changes_text(obj), PARAMETERS_WIDTH),
+        ]
+        for obj in shown
+    ]
+    return {"columns": list(OBJECT_COLUMNS), "rows": rows, "more": len(snapshot.objects) - len(shown)}
+
+
+def _objects_html(objects: ObjectsFrame) -> str:
+    if not objects["rows"]:
+        return "<h4>Identity map</h4><p>No tracked objects yet.</p>"
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in objects["rows"]
+    )
+    header = "".join(f"<th>{name}</th>" for name in objects["columns"])
+    more = objects["more"]
+    note = f"<p>+{more} more (the {len(objects['rows'])} most recently active are shown)</p>" if more else ""
+    return f"<h4>Identity map</h4><table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>{note}"
 
 
 def objects_html(snapshot: Snapshot, limit: int = TABLE_ROWS) -> str:
     """The identity map as an escaped HTML table: object, state, identity, session, sub-states, changes."""
-    shown = most_recent(snapshot.objects, limit)
-    rows = "".join(
-        "<tr>"
-        f"<td>{html.escape(obj.label)}</td><td>{obj.state.value}</td>"
-        f"<td>{html.escape(format_identity(obj.identity))}</td>"
-        f"<td>{html.escape(obj.session or '')}</td>"
-        f"<td>{html.escape(', '.join(snapshot.badges_of(obj)))}</td>"
-        f"<td>{html.escape(_shorten(changes_text(obj), PARAMETERS_WIDTH))}</td>"
-        "</tr>"
-        for obj in shown
-    )
-    header = "".join(f"<th>{name}</th>" for name in ("object", "state", "identity", "session", "sub-states", "changes"))
-    more = len(snapshot.objects) - len(shown)
-    note = f"<p>+{more} more (the {len(shown)} most recently active are shown)</p>" if more else ""
-    if not shown:
-        return "<h4>Identity map</h4><p>No tracked objects yet.</p>"
-    return f"<h4>Identity map</h4><table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>{note}"
+    return _objects_html(object_rows(snapshot, limit))
 
 
 def objects_text(snapshot: Snapshot, limit: int = TABLE_ROWS) -> str:
@@ -136,104 +290,35 @@ def objects_text(snapshot: Snapshot, limit: int = TABLE_ROWS) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------- event log
 def log_lines(events: Sequence[Event]) -> list[str]:
     """Each event as ``seq. sentence``."""
     return [f"{event.seq:>5}. {event.describe()}" for event in events]
 
 
-def log_html(events: Sequence[Event], current: int | None = None) -> str:
-    """An ordered list of the events in words; the one numbered ``current`` stands out."""
-    if not events:
+def log_entries(events: Sequence[Event]) -> tuple[tuple[int, str], ...]:
+    """Each event as ``(seq, sentence)``."""
+    return tuple((event.seq, event.describe()) for event in events)
+
+
+def _log_html(entries: Sequence[tuple[int, str]], current: int | None) -> str:
+    if not entries:
         return "<h4>Event log</h4><p>No events yet.</p>"
     items = []
-    for event in events:
-        text = html.escape(event.describe())
-        if event.seq == current:
+    for seq, sentence in entries:
+        text = html.escape(sentence)
+        if seq == current:
             text = f"<b>{text}</b>"
-        items.append(f'<li value="{event.seq}">{text}</li>')
+        items.append(f'<li value="{seq}">{text}</li>')
     return f"<h4>Event log</h4><ol>{''.join(items)}</ol>"
 
 
-@dataclass
-class SqlGroup:
-    """The statements one flush sent (``flush`` is its event), or statements sent outside a flush."""
-
-    flush_seq: int | None
-    flush: Flush | None = None
-    statements: list[Statement] = field(default_factory=list)
-
-    @property
-    def title(self) -> str:
-        """A heading: the flush in words, or where the statements came from."""
-        if self.flush is not None:
-            return f"Flush (event {self.flush.seq}): {self.flush.describe()}"
-        if self.flush_seq is not None:
-            return f"Flush (event {self.flush_seq})"
-        return "Outside a flush (queries, loads, refreshes)"
+def log_html(events: Sequence[Event], current: int | None = None) -> str:
+    """An ordered list of the events in words; the one numbered ``current`` stands out."""
+    return _log_html(log_entries(events), current)
 
 
-def sql_groups(events: Sequence[Event], limit: int | None = SQL_GROUPS) -> list[SqlGroup]:
-    """The statements grouped by the flush that sent them, oldest first; only the last ``limit`` groups."""
-    groups: list[SqlGroup] = []  # newest first while scanning backwards
-    for event in reversed(events):
-        if isinstance(event, Statement):
-            if not groups or groups[-1].flush_seq != event.flush:
-                if limit is not None and len(groups) == limit:
-                    break
-                groups.append(SqlGroup(event.flush))
-            groups[-1].statements.append(event)
-        elif isinstance(event, Flush):
-            for group in groups:
-                if group.flush_seq == event.seq:
-                    group.flush = event
-    for group in groups:
-        group.statements.reverse()
-    groups.reverse()
-    return groups
-
-
-def _statement_text(statement: Statement) -> tuple[str, str]:
-    parameters = "" if statement.parameters in (None, (), [], {}) else repr(statement.parameters)
-    if statement.executemany:
-        parameters = f"{parameters} (executemany)"
-    return statement.sql.strip(), _shorten(parameters, PARAMETERS_WIDTH)
-
-
-def sql_html(groups: Sequence[SqlGroup], current: int | None = None) -> str:
-    """The SQL of each flush as escaped HTML; the statement numbered ``current`` stands out."""
-    if not groups:
-        return "<h4>SQL</h4><p>No SQL sent yet.</p>"
-    parts = ["<h4>SQL</h4>"]
-    for group in groups:
-        parts.append(f"<p><i>{html.escape(group.title)}</i></p>")
-        shown = group.statements[:STATEMENTS_PER_GROUP]
-        for statement in shown:
-            sql, parameters = _statement_text(statement)
-            params = f"\n-- {html.escape(parameters)}" if parameters else ""
-            style = ' style="font-weight:bold"' if statement.seq == current else ""
-            parts.append(f"<pre{style}>{html.escape(sql)}{params}</pre>")
-        if len(group.statements) > len(shown):
-            parts.append(f"<p>+{len(group.statements) - len(shown)} more statements</p>")
-    return "".join(parts)
-
-
-def sql_text(groups: Sequence[SqlGroup]) -> str:
-    """The SQL of each flush as plain text."""
-    if not groups:
-        return "No SQL sent yet."
-    lines = []
-    for group in groups:
-        lines.append(group.title)
-        for statement in group.statements[:STATEMENTS_PER_GROUP]:
-            sql, parameters = _statement_text(statement)
-            lines.extend(f"    {line}" for line in sql.splitlines())
-            if parameters:
-                lines.append(f"    -- {parameters}")
-        if len(group.statements) > STATEMENTS_PER_GROUP:
-            lines.append(f"    +{len(group.statements) - STATEMENTS_PER_GROUP} more statements")
-    return "\n".join(lines)
-
-
+# ---------------------------------------------------------------------- everything at once
 def render_picture(
     snapshot: Snapshot,
     events: Sequence[Event],
@@ -245,16 +330,13 @@ def render_picture(
     current: int | None = None,
 ) -> Picture:
     """Draw everything a view shows of ``snapshot``, with ``events`` as the log (oldest first)."""
-    svg, diagram_html, text = render_diagram(snapshot, max_tokens)
     return Picture(
         caption=caption,
-        svg=svg,
-        diagram_html=diagram_html,
-        objects_html=objects_html(snapshot),
-        log_html=log_html(events[-log_length:], current),
-        sql_html=sql_html(sql_groups(events), current) if show_sql else "",
-        text=f"{caption}\n{text}",
-        show_sql=show_sql,
+        diagram=draw_diagram(snapshot, max_tokens),
+        objects=object_rows(snapshot),
+        log=log_entries(events[-log_length:]),
+        sql=tuple(group.frame() for group in sql_groups(events)) if show_sql else None,
+        current=current,
     )
 
 

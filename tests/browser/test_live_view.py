@@ -1,125 +1,29 @@
 """The live view in a real JupyterLab and Chromium, off-network: the tokens move as cells run.
 
-A notebook tracks a session with ``%sessionkit``, shows ``%sessionkit view`` and then runs
-add, flush, commit, delete and commit cells. After each one the diagram's SVG in the page
-must show every token inside the box of its state (read from the rendered geometry), and
-a screenshot of the view is kept under ``test-artifacts/browser/``. A replay of the
-recorded events is scrubbed from Python at the end.
+A notebook tracks a session with ``%sessionkit``, shows ``%sessionkit view`` (one anywidget)
+and then runs add, flush, commit, delete and commit cells. After each one the diagram's SVG
+in the page must show every token inside the box of its state (read from the rendered
+geometry) and the identity map must say the same; a screenshot of the view is kept under
+``test-artifacts/browser/``. A replay of the recorded events is moved from Python at the end,
+and its own controls follow. The live view also renders in Voila.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, REPO_ROOT, save_screenshot
+from tests.browser.conftest import save_screenshot
+from tests.browser.helpers import COUNT_ANIMATIONS, SETUP, STEPS, TRACK, identity_map, wait_for_tokens
 
 pytestmark = pytest.mark.browser
 
-SETUP = f"""\
-import sys
-sys.path.insert(0, {str(REPO_ROOT)!r})  # the sessionkit under test
-from sqlalchemy import String, create_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from sqlalchemy.pool import StaticPool
-
-class Base(DeclarativeBase):
-    pass
-
-class Author(Base):
-    __tablename__ = "author"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50))
-
-engine = create_engine("sqlite://", poolclass=StaticPool)
-Base.metadata.create_all(engine)
-session = Session(engine)"""
-
-TRACK = "%load_ext sessionkit\n%sessionkit track session --models Base"
 VIEW = "%sessionkit view"
 VIEW_CELL = 2
-
-# (cell, where every token must sit afterwards); the objects are held by variables, so none is collected.
-STEPS: list[tuple[str, str, dict[str, str]]] = [
-    (
-        "add",
-        'ann = Author(name="Ann")\nbob = Author(name="Bob")\nsession.add_all([ann, bob])',
-        {"Author 1": "pending", "Author 2": "pending"},
-    ),
-    ("flush", "session.flush()", {"Author 1": "persistent", "Author 2": "persistent"}),
-    ("commit", "session.commit()", {"Author 1": "persistent", "Author 2": "persistent"}),
-    ("delete", "session.delete(bob)\nsession.flush()", {"Author 1": "persistent", "Author 2": "deleted"}),
-    ("commit-delete", "session.commit()", {"Author 1": "persistent", "Author 2": "detached"}),
-]
 REPLAY = "replay = %sessionkit replay\nreplay"
-
-# Counts Web Animations started on the page: the tokens slide between boxes.
-COUNT_ANIMATIONS = """
-(() => {
-  window.__sessionkitAnimations = 0;
-  const animate = Element.prototype.animate;
-  Element.prototype.animate = function (...args) {
-    window.__sessionkitAnimations += 1;
-    return animate.apply(this, args);
-  };
-})();
-"""
-
-# Where each token of the diagram in one cell's output sits: {label: [states whose box holds it]}.
-READ_TOKENS = """
-([cellSelector, index]) => {
-  const cell = document.querySelectorAll(cellSelector)[index];
-  const svg = cell && cell.querySelector('.sessionkit-diagram svg');
-  if (!svg) return null;
-  const boxes = {};
-  for (const g of svg.querySelectorAll('g.cluster')) {
-    const title = g.querySelector(':scope > title');
-    const shape = g.querySelector('path, polygon');
-    if (title && shape) boxes[title.textContent.replace(/^cluster_/, '')] = shape.getBoundingClientRect();
-  }
-  const inside = (r, b) => r.width > 0 && r.left >= b.left - 0.5 && r.right <= b.right + 0.5
-                           && r.top >= b.top - 0.5 && r.bottom <= b.bottom + 0.5;
-  const tokens = {};
-  for (const node of svg.querySelectorAll('g.node')) {
-    const bold = node.querySelector('text[font-weight="bold"]');
-    if (!bold) continue;
-    const rect = node.getBoundingClientRect();
-    tokens[bold.textContent.trim()] = Object.keys(boxes).filter(state => inside(rect, boxes[state]));
-  }
-  const moving = svg.getAnimations ? svg.getAnimations({subtree: true}).length : 0;
-  return {states: Object.keys(boxes), tokens, moving};
-}
-"""
-
-
-def read_tokens(page: Any, cell_selector: str, index: int) -> Any:
-    return page.evaluate(READ_TOKENS, [cell_selector, index])
-
-
-def wait_for_tokens(page: Any, cell_selector: str, index: int, expected: dict[str, str]) -> dict[str, Any]:
-    """Wait until the diagram in cell ``index`` shows exactly ``expected`` (label -> state), at rest."""
-    check = (
-        f"(args) => {{ const seen = ({READ_TOKENS})(args.slice(0, 2)); const want = args[2];"
-        " if (!seen || seen.moving) return false;"
-        " const labels = Object.keys(seen.tokens);"
-        " if (labels.length !== Object.keys(want).length) return false;"
-        " return labels.every(l => want[l] !== undefined && seen.tokens[l].length === 1"
-        " && seen.tokens[l][0] === want[l]); }"
-    )
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
-    try:
-        page.wait_for_function(check, arg=[cell_selector, index, expected], timeout=DEFAULT_TIMEOUT_MS, polling=100)
-    except PlaywrightTimeoutError as error:
-        seen = read_tokens(page, cell_selector, index)
-        pytest.fail(f"expected tokens {json.dumps(expected)}, the page shows {json.dumps(seen)} ({error})")
-    seen = read_tokens(page, cell_selector, index)
-    assert seen is not None
-    return dict(seen)
 
 
 def test_live_view_follows_add_flush_commit_delete(
@@ -142,21 +46,37 @@ def test_live_view_follows_add_flush_commit_delete(
     for number, (name, _, expected) in enumerate(STEPS, start=1):
         nb.run_cell(VIEW_CELL + number)
         wait_for_tokens(browser_page, selector, VIEW_CELL, expected)
+        assert identity_map(nb.output(VIEW_CELL)) == expected, name
         shots.append(save_screenshot(nb.output(VIEW_CELL), f"live-view-{number}-{name}"))
         animations = browser_page.evaluate("() => window.__sessionkitAnimations")
         assert animations > animations_before, f"no token moved or appeared after {name}"
         animations_before = animations
 
-    caption = nb.output(VIEW_CELL).locator(".sessionkit-view").first.inner_text()
-    assert "sessionkit live view: Session instance, after event" in caption
+    caption = nb.output(VIEW_CELL).locator(".sessionkit-caption").inner_text()
+    assert caption.startswith("sessionkit live view: Session instance, after event")
+    log = nb.output(VIEW_CELL).locator(".sessionkit-log li").all_inner_texts()
+    assert log[-2:] == [
+        "session 1 committed.",
+        "Author 2 went from deleted to detached (deleted_to_detached, session 1).",
+    ]
+    sql = nb.output(VIEW_CELL).locator(".sessionkit-sql pre").all_inner_texts()
+    assert sql[-1].startswith("DELETE FROM author WHERE author.id = ?")
+    assert nb.output(VIEW_CELL).locator(".sessionkit-view").count() == 1  # one widget, nothing else
 
     replay_cell = VIEW_CELL + len(STEPS) + 1
     nb.run_cell(replay_cell)
     wait_for_tokens(browser_page, selector, replay_cell, {"Author 1": "transient"})  # step 1: Ann was created
     shots.append(save_screenshot(nb.output(replay_cell), "live-view-replay-first"))
+    player = nb.output(replay_cell).locator(".sessionkit-player")
+    assert player.locator(".sessionkit-position").inner_text().startswith("step 1 of ")
     nb.execute("replay.show(replay.steps[-1])")
     wait_for_tokens(browser_page, selector, replay_cell, STEPS[-1][2])
-    assert "session 1 committed." in nb.output(replay_cell).inner_text()
+    caption = player.locator(".sessionkit-caption").inner_text()
+    assert caption.endswith("): Author 2 went from deleted to detached (deleted_to_detached, session 1).")
+    assert "session 1 committed." in player.locator(".sessionkit-log").inner_text()
+    steps = player.locator(".sessionkit-position").inner_text().removeprefix("step ").split(" of ")
+    assert steps[0] == steps[1]  # the player's own controls moved with the step set from Python
+    assert player.locator("button[aria-label='Next event']").is_disabled()
     shots.append(save_screenshot(nb.output(replay_cell), "live-view-replay-last"))
     shots.append(save_screenshot(browser_page, "live-view-page", full_page=True))
 
@@ -208,4 +128,16 @@ def test_live_view_redraws_while_one_long_cell_runs(
     wait_for_tokens(browser_page, nb.CELL_SELECTOR, VIEW_CELL, expected)
     save_screenshot(nb.output(VIEW_CELL), "long-cell-3-done")
     assert browser_monitor.blocked == [], browser_monitor.blocked
+    assert browser_monitor.page_errors == [], browser_monitor.page_errors
+
+
+def test_live_view_in_voila(jupyter_server: Any, open_notebook: Any, browser_page: Any, browser_monitor: Any) -> None:
+    jupyter_server.write_notebook("voila_view.ipynb", [SETUP, TRACK, VIEW, STEPS[0][1]])
+    nb = open_notebook("voila_view.ipynb", mode="voila")
+    nb.run_all()
+    wait_for_tokens(browser_page, "#rendered_cells", 0, STEPS[0][2])  # the add cell ran after the view cell
+    nb.execute(STEPS[1][1])  # a flush from the page's kernel: the view follows
+    wait_for_tokens(browser_page, "#rendered_cells", 0, STEPS[1][2])
+    assert identity_map(browser_page.locator("#rendered_cells")) == STEPS[1][2]
+    save_screenshot(browser_page.locator(".sessionkit-view"), "voila-live-view")
     assert browser_monitor.page_errors == [], browser_monitor.page_errors

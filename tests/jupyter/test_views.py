@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ import sessionkit
 from sessionkit import InvalidSettingError
 from sessionkit.core.events import Flush, Statement
 from sessionkit.jupyter.feed import Throttle
-from sessionkit.jupyter.views import LiveView, diagram_widget_class
+from sessionkit.jupyter.views import LiveView, ReplayView
 from sessionkit.render.panels import objects_html, sql_groups
 from tests.models import Author, Base, Book
 
@@ -294,33 +296,108 @@ def test_throttle_with_real_threads_draws_the_final_state() -> None:
 
 
 # ---------------------------------------------------------------------- the live view
+def rows_of(view: Any) -> dict[str, list[str]]:
+    """The identity map a view shows: ``{label: row}``."""
+    return {row[0]: row for row in view.frame["objects"]["rows"]}
+
+
+def log_texts(view: Any) -> list[str]:
+    return [text for _, text in view.frame["log"]]
+
+
+def statements_of(view: Any) -> list[dict[str, Any]]:
+    return [statement for group in view.frame["sql"] for statement in group["statements"]]
+
+
 def test_live_view_draws_at_once_and_redraws_coalesced(
     make_view: Any, session: Session, scheduler: ManualScheduler
 ) -> None:
     view = make_view()
     assert view.live
-    first = view.diagram_widget.svg
+    first = view.svg
     assert first.lstrip().startswith("<?xml") or first.lstrip().startswith("<svg")
     assert set(tokens_by_state(first)) == {"transient", "pending", "persistent", "deleted", "detached"}
+    assert set(tokens_by_state(view.frame["svg"])) == set(tokens_by_state(first))
 
     authors = [Author(name=f"a{i}") for i in range(50)]
     session.add_all(authors)
-    assert view.diagram_widget.svg == first  # nothing drawn inside the burst yet
+    assert view.svg == first  # nothing drawn inside the burst yet
     scheduler.advance(0.1)
     assert view.throttle.runs == 2  # the first picture, then one for the whole burst
-    assert state_of_token(view.diagram_widget.svg, "Author 50") == "pending"
+    assert state_of_token(view.svg, "Author 50") == "pending"
+    assert state_of_token(view.frame["svg"], "Author 50") == "pending"
 
     session.flush()
     scheduler.advance(0.05)
-    assert state_of_token(view.diagram_widget.svg, "Author 50") == "pending"  # within the 0.1 s interval
+    assert state_of_token(view.svg, "Author 50") == "pending"  # within the 0.1 s interval
     scheduler.advance(0.05)
-    tokens = tokens_by_state(view.diagram_widget.svg)
+    tokens = tokens_by_state(view.frame["svg"])
     assert not any("Author" in text for text in tokens["pending"])
     assert sum("Author" in text for text in tokens["persistent"]) == 12
     assert "+38 more" in " ".join(tokens["persistent"])
-    assert "INSERT INTO sk_author" in view.picture.sql_html
-    assert "<td>persistent</td>" in view.picture.objects_html
-    assert "<td>pending</td>" not in view.picture.objects_html
+    assert any(s["sql"].startswith("INSERT INTO sk_author") for s in statements_of(view))
+    assert {row[1] for row in view.frame["objects"]["rows"]} == {"persistent"}
+    assert view.frame["objects"]["more"] == 20  # 30 rows shown of 50
+    assert view.frame["note"] == ""
+
+
+def test_the_view_is_one_anywidget_that_composes_with_other_widgets(make_view: Any, tracker: Any) -> None:
+    import anywidget
+    import ipywidgets
+
+    view = make_view()
+    replay = tracker.replay()
+    try:
+        for widget in (view, replay):
+            assert isinstance(widget, anywidget.AnyWidget)
+            assert isinstance(widget, ipywidgets.Widget)
+            assert widget.widget is widget
+            assert widget.diagram_widget is widget
+        box = ipywidgets.HBox([view, replay])
+        assert box.get_state()["children"] == [f"IPY_MODEL_{view.model_id}", f"IPY_MODEL_{replay.model_id}"]
+        tab = ipywidgets.Tab(children=[view])
+        assert tab.children == (view,)
+    finally:
+        replay.close()
+
+
+def test_the_front_end_is_the_static_module_and_the_traits_are_plain_data(make_view: Any, session: Session) -> None:
+    author = Author(name="Ann")
+    session.add(author)
+    session.flush()
+    author.name = "<b>&</b>"
+    view = make_view()
+    state = view.get_state()
+    static = Path(sessionkit.__file__).parent / "jupyter" / "static"
+    assert state["_esm"] == (static / "view.js").read_text()
+    assert state["_css"] == (static / "view.css").read_text()
+    assert "export default { render }" in state["_esm"]
+    assert "export function mountPlayer(" in state["_esm"]
+    assert state["frame"] == view.frame
+    frame = json.loads(json.dumps(view.frame))
+    assert set(frame) == {"caption", "current", "svg", "summary", "problem", "dot", "objects", "log", "sql", "note"}
+    assert frame["caption"] == view.picture.caption
+    assert frame["summary"] == view.picture.text.split("\n", 1)[1]
+    assert frame["current"] is None
+    assert frame["objects"]["columns"] == ["object", "state", "identity", "session", "sub-states", "changes"]
+    assert frame["objects"]["rows"] == [
+        ["Author 1", "persistent", "1", "session 1", "dirty", "name: 'Ann' -> '<b>&</b>'"]
+    ]
+    assert frame["log"][-1][1] == "Author 1 went from pending to persistent (pending_to_persistent, session 1)."
+    [group] = frame["sql"]
+    assert group["title"].startswith("Flush (event ")
+    assert group["statements"] == [
+        {
+            "seq": group["statements"][0]["seq"],
+            "sql": "INSERT INTO sk_author (name) VALUES (?)",
+            "parameters": "('Ann',)",
+        }
+    ]
+    # no pre-rendered HTML travels: learner data stays raw text, for the front end's textContent
+    rest = json.dumps({key: value for key, value in frame.items() if key != "svg"}).replace("<b>&</b>", "")
+    assert "<" not in rest
+    assert "&" not in rest
+    assert frame["svg"].startswith("<svg")  # no XML prolog to parse in the browser
 
 
 def test_live_view_panels_follow_each_step(make_view: Any, session: Session, scheduler: ManualScheduler) -> None:
@@ -336,11 +413,12 @@ def test_live_view_panels_follow_each_step(make_view: Any, session: Session, sch
     for step, state in steps:
         step()
         scheduler.advance(1.0)
-        assert state_of_token(view.diagram_widget.svg, "Author 1") == state, state
-        assert f"<td>Author 1</td><td>{state}</td>" in view._panels.objects.value
-        assert view._panels.log.value == view.picture.log_html
-    assert "DELETE FROM sk_author" in view._panels.sql.value
-    assert "committed" in view._panels.log.value
+        assert state_of_token(view.frame["svg"], "Author 1") == state, state
+        assert rows_of(view)["Author 1"][1] == state
+        assert view.frame == view.picture.frame()
+        assert view.frame["log"][-1][0] == view.tracker.events[-1].seq
+    assert any(s["sql"].startswith("DELETE FROM sk_author") for s in statements_of(view))
+    assert any("committed" in text for text in log_texts(view))
 
 
 def test_several_views_of_one_tracker_share_one_redraw(
@@ -355,11 +433,11 @@ def test_several_views_of_one_tracker_share_one_redraw(
     session.add_all(authors)
     scheduler.advance(1.0)
     assert len(snapshots) == 1
-    assert one.picture.caption == two.picture.caption
-    assert state_of_token(one.diagram_widget.svg, "Author 1") == "pending"
-    assert state_of_token(two.diagram_widget.svg, "Author 3") == "pending"
-    assert "+1 more" in two.diagram_widget.svg
-    assert "+1 more" not in one.diagram_widget.svg
+    assert one.frame["caption"] == two.frame["caption"]
+    assert state_of_token(one.svg, "Author 1") == "pending"
+    assert state_of_token(two.svg, "Author 3") == "pending"
+    assert "+1 more" in two.frame["svg"]
+    assert "+1 more" not in one.frame["svg"]
 
 
 def test_a_new_view_catches_up_with_existing_ones(make_view: Any, session: Session, scheduler: ManualScheduler) -> None:
@@ -367,8 +445,8 @@ def test_a_new_view_catches_up_with_existing_ones(make_view: Any, session: Sessi
     ann = Author()
     session.add(ann)
     two = make_view()  # drawn at once, and draws the first view too
-    assert one.diagram_widget.svg == two.diagram_widget.svg
-    assert state_of_token(one.diagram_widget.svg, "Author 1") == "pending"
+    assert one.frame == two.frame
+    assert state_of_token(one.svg, "Author 1") == "pending"
     scheduler.advance(1.0)
 
 
@@ -382,10 +460,11 @@ def test_a_cell_that_changes_only_a_sub_state_is_redrawn(
     scheduler.advance(1.0)
     ann.name = "Anna"  # no session event: only a dirty flag changes
     scheduler.advance(1.0)
-    assert "dirty" not in view.picture.objects_html
+    assert "dirty" not in rows_of(view)["Author 1"][4]
     shell.events.trigger("post_run_cell", None)
     scheduler.advance(1.0)
-    assert "dirty" in view.picture.objects_html
+    assert "dirty" in rows_of(view)["Author 1"][4]
+    assert rows_of(view)["Author 1"][5] == "name: 'Ann' -> 'Anna'"
     assert "&#x27;Ann&#x27; -&gt; &#x27;Anna&#x27;" in view.picture.objects_html
 
 
@@ -393,24 +472,27 @@ def test_errors_while_drawing_never_reach_the_session(
     make_view: Any, session: Session, scheduler: ManualScheduler, monkeypatch: Any
 ) -> None:
     view = make_view()
-    good = view.diagram_widget.svg
+    good = view.frame
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("renderer exploded")
 
-    monkeypatch.setattr("sessionkit.jupyter.views.render_picture", broken)
+    monkeypatch.setattr("sessionkit.jupyter.live.render_picture", broken)
     authors = [Author(), Author()]
     session.add(authors[0])
     session.flush()  # the learner's code goes on
     scheduler.advance(1.0)
     assert isinstance(view.error, RuntimeError)
-    assert "renderer exploded" in view._panels.caption.value
-    assert view.diagram_widget.svg == good  # the last good picture stays
+    assert view.frame["note"] == (
+        "The view could not be updated (RuntimeError: renderer exploded); it shows the last good picture."
+    )
+    assert {**view.frame, "note": ""} == good  # the last good picture stays
     monkeypatch.undo()
     session.add(authors[1])
     scheduler.advance(1.0)
     assert view.error is None
-    assert state_of_token(view.diagram_widget.svg, "Author 2") == "pending"
+    assert view.frame["note"] == ""
+    assert state_of_token(view.svg, "Author 2") == "pending"
 
 
 def test_a_diagram_that_cannot_be_rendered_shows_the_reason(make_view: Any, monkeypatch: Any) -> None:
@@ -422,12 +504,11 @@ def test_a_diagram_that_cannot_be_rendered_shows_the_reason(make_view: Any, monk
     monkeypatch.setattr(diagram_module.StateDiagram, "svg", no_svg)
     view = make_view()
     assert view.error is None
-    assert view.picture.svg == ""
+    assert view.picture.svg == view.svg == view.frame["svg"] == ""
     assert "The diagram could not be drawn (OSError: no renderer)." in view.picture.diagram_html
     assert "cluster_pending" in view.picture.diagram_html  # the DOT text is shown instead
-    if view.diagram_widget is not None:  # and the live widget says so too, not just a blank space
-        assert view.diagram_widget.svg == ""
-        assert "The diagram could not be drawn (OSError: no renderer)." in view._panels.caption.value
+    assert view.frame["problem"] == "The diagram could not be drawn (OSError: no renderer)."
+    assert "subgraph cluster_pending" in view.frame["dot"]
 
 
 def test_live_view_mimebundle_is_deterministic_with_a_static_picture(make_view: Any, session: Session) -> None:
@@ -435,9 +516,10 @@ def test_live_view_mimebundle_is_deterministic_with_a_static_picture(make_view: 
     session.add(author)
     session.flush()
     author.name = "<script>alert(1)</script>"
-    bundle = make_view()._repr_mimebundle_()
-    again = make_view()._repr_mimebundle_()
+    bundle, _ = make_view()._repr_mimebundle_()
+    again, _ = make_view()._repr_mimebundle_(include=None, exclude=None)
     assert set(bundle) == {"application/vnd.jupyter.widget-view+json", "text/plain", "text/html"}
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
     assert bundle["text/plain"] == again["text/plain"]
     assert bundle["text/html"] == again["text/html"]
     assert not ADDRESS.search(bundle["text/plain"])
@@ -453,8 +535,9 @@ def test_the_mimebundle_shows_events_that_arrived_a_moment_ago(make_view: Any, s
     view = make_view()
     ann = Author()
     session.add(ann)
-    text = view._repr_mimebundle_()["text/plain"]  # no timer has run: the pending draw happens now
-    assert "pending     Author 1" in text
+    data, _ = view._repr_mimebundle_()  # no timer has run: the pending draw happens now
+    assert "pending     Author 1" in data["text/plain"]
+    assert repr(view) == data["text/plain"]
 
 
 def test_settings_are_validated_before_anything_changes(make_view: Any) -> None:
@@ -468,8 +551,9 @@ def test_settings_are_validated_before_anything_changes(make_view: Any) -> None:
     with pytest.raises(InvalidSettingError):
         view.configure(max_tokens=3, log_length=0)
     assert (view.max_tokens, view.log_length) == (12, 20)
+    assert view.frame["sql"] == []
     view.configure(show_sql=False, max_redraws_per_second=2)
-    assert view._panels.sql.layout.display == "none"
+    assert view.frame["sql"] is None
     assert view.throttle.interval == pytest.approx(0.5)
 
 
@@ -492,35 +576,41 @@ def test_closing_the_last_view_removes_its_listener_and_hook(
     assert tracker._wake == []
     assert shell.events.callbacks["post_run_cell"] == []
     assert not two.live
-    assert two.diagram_widget.svg  # a detached view keeps its last picture
+    assert two.svg  # a detached view keeps its last picture
+    assert two.widget is two
     assert one.widget is None
+    assert one.comm is None
+    data, _ = one._repr_mimebundle_()  # shown again, a closed view is its last picture, static
+    assert set(data) == {"text/plain", "text/html"}
 
 
 def test_a_view_of_a_stopped_tracker_says_so(make_view: Any, tracker: sessionkit.Tracker) -> None:
     tracker.stop()
     view = make_view()
-    assert view.picture.caption.endswith("(tracking stopped)")
+    assert view.frame["caption"].endswith("(tracking stopped)")
 
 
-def test_without_ipywidgets_a_view_is_a_static_picture(tracker: sessionkit.Tracker, monkeypatch: Any) -> None:
+def test_without_ipywidgets_a_view_is_a_static_picture(
+    tracker: sessionkit.Tracker, session: Session, monkeypatch: Any
+) -> None:
+    session.add(Author(name="Ann"))
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
-    with pytest.warns(RuntimeWarning, match="ipywidgets is not installed"):
-        view = LiveView(tracker, shell=None, schedule=lambda delay, run: run)
-    try:
-        assert view.widget is None
-        bundle = view._repr_mimebundle_()
-        assert set(bundle) == {"text/plain", "text/html"}
-    finally:
-        view.close()
-
-
-def test_the_diagram_widget_carries_its_own_static_picture(make_view: Any) -> None:
-    widget = make_view().diagram_widget
-    assert isinstance(widget, diagram_widget_class())
-    data, _ = widget._repr_mimebundle_()
-    assert data["text/plain"] == "DiagramWidget(sessionkit state diagram)"
-    assert data["image/svg+xml"] == widget.svg
-    assert "application/vnd.jupyter.widget-view+json" in data
+    with pytest.warns(RuntimeWarning, match="ipywidgets is not installed, so this view is a static picture"):
+        view = tracker.view(shell=None)
+    with pytest.warns(RuntimeWarning, match="pip install ipywidgets anywidget"):
+        replay = tracker.replay(start=3)
+    assert not isinstance(view, LiveView)
+    assert view.widget is None
+    assert not view.live
+    data, _ = view._repr_mimebundle_()
+    assert set(data) == {"text/plain", "text/html"}
+    assert data["text/plain"].startswith("sessionkit live view: Session instance, after event 3")
+    assert "pending     Author 1" in data["text/plain"]
+    assert state_of_token(view.svg, "Author 1") == "pending"
+    assert repr(replay).startswith("sessionkit replay: Session instance, event 3 (step 3 of 3)")
+    with pytest.raises(InvalidSettingError), pytest.warns(RuntimeWarning):
+        tracker.view(max_tokens=0)
+    view.close()
 
 
 def test_live_view_without_injection_uses_a_timer_thread(tracker: sessionkit.Tracker, session: Session) -> None:
@@ -529,7 +619,7 @@ def test_live_view_without_injection_uses_a_timer_thread(tracker: sessionkit.Tra
     try:
         session.add_all(authors)
         deadline = time.monotonic() + 5
-        while state_of_token(view.diagram_widget.svg, "Author 200") != "pending":
+        while state_of_token(view.frame["svg"], "Author 200") != "pending":
             assert time.monotonic() < deadline, "the final state was not drawn"
             time.sleep(0.01)
         assert view.throttle.runs < 20
@@ -549,6 +639,11 @@ def story(session: Session) -> Author:
     return ann  # kept alive: a collected object is drawn as such, which is another lesson
 
 
+def from_the_browser(replay: ReplayView, step: int) -> None:
+    """What a comm message from the player's controls does: set ``step`` as the front end's state."""
+    replay.set_state({"step": step})
+
+
 def test_replay_shows_the_session_right_after_each_event(tracker: sessionkit.Tracker, session: Session) -> None:
     ann = story(session)  # noqa: F841
     replay = tracker.replay()
@@ -556,40 +651,90 @@ def test_replay_shows_the_session_right_after_each_event(tracker: sessionkit.Tra
         events = tracker.events
         assert replay.steps == [e.seq for e in events]
         assert replay.step == events[0].seq
-        for event in events:
-            replay.slider.value = event.seq
+        assert replay.frame["current"] == events[0].seq
+        for event in reversed(events):  # backwards too: every step is drawn from the log
+            from_the_browser(replay, event.seq)
             assert replay.step == event.seq
             expected = tracker.snapshot(at=event.seq)
             assert replay.picture.text.endswith(tracker.diagram(at=event.seq).summary())
-            assert event.describe() in replay.picture.caption
-            assert replay.diagram_widget.svg == replay.picture.svg
+            assert event.describe() in replay.frame["caption"]
+            assert replay.frame["current"] == event.seq
+            assert replay.frame == replay.picture.frame()
+            assert replay.svg == replay.picture.svg
             for obj in expected:
-                assert state_of_token(replay.diagram_widget.svg, obj.label) == obj.state.value
-            assert f'<li value="{event.seq}"><b>' in replay._panels.log.value
+                assert state_of_token(replay.frame["svg"], obj.label) == obj.state.value
+            assert replay.frame["log"][-1] == (event.seq, event.describe())
     finally:
         replay.close()
+
+
+def test_replay_steps_from_python_move_the_step_trait(tracker: sessionkit.Tracker, session: Session) -> None:
+    ann = story(session)  # noqa: F841
+    replay = tracker.replay()
+    sent: list[dict[str, Any]] = []
+    replay.observe(lambda change: sent.append({change["name"]: change["new"]}), names=["step", "frame"])
+    replay.show(4)
+    assert replay.step == 4
+    assert [next(iter(change)) for change in sent] == ["frame", "step"]  # drawn, then moved
+    assert replay.frame["current"] == 4
+    from_the_browser(replay, 999)  # a step past the end lands on the last event
+    assert replay.step == replay.steps[-1]
+    assert replay.frame["current"] == replay.steps[-1]
+    replay.close()
+
+
+def test_replay_traits_and_settings(tracker: sessionkit.Tracker, session: Session) -> None:
+    ann = story(session)  # noqa: F841
+    replay = tracker.replay(interval_ms=250, show_sql=False, log_length=3, start=6)
+    state = replay.get_state()
+    assert state["step"] == 6
+    assert state["steps"] == replay.steps
+    assert state["interval_ms"] == 250
+    assert state["frame"]["sql"] is None
+    assert len(state["frame"]["log"]) == 3
+    assert (replay.max_tokens, replay.show_sql, replay.log_length) == (12, False, 3)
+    replay.close()
+    with pytest.raises(InvalidSettingError, match="interval_ms must be a whole number of milliseconds above 0"):
+        tracker.replay(interval_ms=0)
+    with pytest.raises(InvalidSettingError, match="log_length must be a whole number of at least 1"):
+        tracker.replay(log_length=0)
 
 
 def test_replay_sql_belongs_to_the_step(tracker: sessionkit.Tracker, session: Session) -> None:
     ann = story(session)  # noqa: F841
     replay = tracker.replay()
     first_insert = next(e for e in tracker.events if isinstance(e, Statement))
-    before = first_insert.seq - 1
-    replay.show(before)
-    assert "No SQL sent yet." in replay._panels.sql.value
+    replay.show(first_insert.seq - 1)
+    assert replay.frame["sql"] == []
+    assert "No SQL sent yet." in replay.picture.sql_html
     replay.show(first_insert.seq)
-    assert 'style="font-weight:bold">INSERT INTO' in replay._panels.sql.value
+    assert statements_of(replay)[-1]["seq"] == replay.frame["current"] == first_insert.seq
+    assert statements_of(replay)[-1]["sql"].startswith("INSERT INTO")
+    assert 'style="font-weight:bold">INSERT INTO' in replay.picture.sql_html
     replay.show(replay.steps[-1])
-    assert "DELETE FROM" in replay._panels.sql.value
+    assert any(s["sql"].startswith("DELETE FROM") for s in statements_of(replay))
     replay.close()
 
 
-def test_replay_play_button_drives_the_slider(tracker: sessionkit.Tracker, session: Session) -> None:
+def test_replay_shows_a_step_it_cannot_draw_in_the_view(
+    tracker: sessionkit.Tracker, session: Session, monkeypatch: Any
+) -> None:
     ann = story(session)  # noqa: F841
     replay = tracker.replay()
-    assert (replay.play.min, replay.play.max) == (replay.slider.min, replay.slider.max)
-    assert replay._link.source == (replay.play, "value")
-    assert replay._link.target == (replay.slider, "value")
+    good = replay.frame
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("no picture")
+
+    monkeypatch.setattr("sessionkit.jupyter.pictures.render_picture", broken)
+    from_the_browser(replay, 3)
+    assert replay.step == 3
+    assert replay.frame["note"] == "Step 3 could not be drawn (RuntimeError: no picture)."
+    assert {**replay.frame, "note": ""} == good
+    monkeypatch.undo()
+    from_the_browser(replay, 4)
+    assert replay.frame["note"] == ""
+    assert replay.frame["current"] == 4
     replay.close()
 
 
@@ -598,7 +743,7 @@ def test_replay_refuses_a_step_it_does_not_have(tracker: sessionkit.Tracker, ses
     replay = tracker.replay()
     with pytest.raises(sessionkit.EventNotFoundError, match="the replay has no step 999; its steps are events 1 to"):
         replay.picture_at(999)
-    replay.show(999)  # the slider stops at the last event
+    replay.show(999)  # the player stops at the last event
     assert replay.step == replay.steps[-1]
     replay.close()
 
@@ -619,15 +764,24 @@ def test_replay_of_nothing(session: Session) -> None:
     with sessionkit.track(session) as tracker:
         replay = tracker.replay()
     assert replay.steps == []
-    assert replay.slider.disabled
-    assert "nothing recorded yet" in replay._repr_mimebundle_()["text/plain"]
+    assert replay.step == 0
+    assert replay.frame["caption"].endswith("nothing recorded yet")
+    data, _ = replay._repr_mimebundle_()
+    assert "nothing recorded yet" in data["text/plain"]
+    replay.show(5)
+    assert replay.step == 0
     replay.close()
 
 
 def test_replay_mimebundle_is_deterministic(tracker: sessionkit.Tracker, session: Session) -> None:
     ann = story(session)  # noqa: F841
     one, two = tracker.replay(start=5), tracker.replay(start=5)
-    a, b = one._repr_mimebundle_(), two._repr_mimebundle_()
+    (a, _), (b, _) = one._repr_mimebundle_(), two._repr_mimebundle_()
+    assert set(a) == {"application/vnd.jupyter.widget-view+json", "text/plain", "text/html"}
+    assert (
+        a["application/vnd.jupyter.widget-view+json"]["model_id"]
+        != b["application/vnd.jupyter.widget-view+json"]["model_id"]
+    )
     assert a["text/plain"] == b["text/plain"]
     assert a["text/html"] == b["text/html"]
     assert not ADDRESS.search(a["text/plain"])
