@@ -31,9 +31,9 @@ from sessionkit import Tracker, track
 from sessionkit.core.exceptions import SessionkitError
 from sessionkit.core.targets import model_targets, resolve
 from sessionkit.jupyter.cell_report import report_cell
+from sessionkit.jupyter.feed import detach_views
 from sessionkit.jupyter.magic_settings import SettingError, checked, config_without_bad_settings
 from sessionkit.jupyter.settings import DEFAULT_MAX_REDRAWS_PER_SECOND
-from sessionkit.jupyter.views import LiveView, ReplayView, detach_views
 from sessionkit.render.diagram import DEFAULT_MAX_TOKENS
 from sessionkit.render.panels import (
     DEFAULT_LOG_LENGTH,
@@ -50,6 +50,7 @@ from sessionkit.render.panels import (
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from sessionkit.jupyter.views import LiveView, ReplayView
     from sessionkit.render.diagram import StateDiagram
 
 __all__ = ["SessionkitMagics", "SettingError", "load_ipython_extension", "unload_ipython_extension"]
@@ -147,7 +148,7 @@ class SessionkitMagics(Magics, Configurable):
     @observe("max_tokens", "max_redraws_per_second", "show_sql", "log_length")
     def _settings_changed(self, change: dict[str, Any]) -> None:
         for view in self.views:
-            if isinstance(view, LiveView) and view.live:
+            if getattr(view, "live", False):  # a live view (a replay or a still picture has no settings to follow)
                 view.configure(**{change["name"]: change["new"]})
 
     def _view_settings(self) -> dict[str, Any]:
@@ -366,7 +367,7 @@ class SessionkitMagics(Magics, Configurable):
         for name in list(self.trackers):
             self._stop_tracker(name)
         for view in self.views:
-            if isinstance(view, LiveView):
+            if getattr(view, "live", False):
                 view.detach()
         self.views.clear()
 

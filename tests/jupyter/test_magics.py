@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -273,3 +275,27 @@ def test_a_session_that_is_not_one_is_refused_before_tracking(shell: Any) -> Non
         "sessionmaker, scoped_session or Session subclass."
     )
     assert magics(shell).trackers == {}
+
+
+def test_without_widgets_the_magics_load_and_a_view_is_a_still_picture() -> None:
+    code = (
+        "import sys, warnings\n"
+        "sys.modules['ipywidgets'] = None; sys.modules['anywidget'] = None\n"
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "ip = start_ipython()\n"
+        "ip.run_cell('%load_ext sessionkit', store_history=False).raise_error()\n"
+        "ip.run_cell('from sqlalchemy import create_engine; from sqlalchemy.orm import Session').raise_error()\n"
+        "ip.run_cell('session = Session(create_engine(\"sqlite://\"))').raise_error()\n"
+        "ip.run_cell('tracker = %sessionkit track session').raise_error()\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    ip.run_cell('view = %sessionkit view').raise_error()\n"
+        "print(type(ip.user_ns['view']).__name__, [str(w.message).split(' is not installed, ')[1] for w in caught])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+    expected = (
+        "StillPicture ['so this view is a static picture that does not update; "
+        "install ipywidgets and anywidget (pip install ipywidgets anywidget) for live views.']"
+    )
+    assert result.stdout.strip().splitlines()[-1] == expected
