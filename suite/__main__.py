@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     side = "one after the other" if args.one_by_one else "side by side"
     ratio = tracked.seconds / plain.seconds if plain.seconds else float("nan")
     print(f"Wall time: plain {plain.seconds:.1f} s, tracked {tracked.seconds:.1f} s ({side}); ratio {ratio:.3f}")
+    cpu = [runs[name].cpu_seconds if name in runs else None for name in ("plain", "tracked")]
+    if cpu[0] and cpu[1]:
+        print(f"CPU time: plain {cpu[0]:.1f} s, tracked {cpu[1]:.1f} s; ratio {cpu[1] / cpu[0]:.3f}")
 
     if tracked.tracking.exists():
         report = json.loads(tracked.tracking.read_text(encoding="utf-8"))

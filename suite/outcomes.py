@@ -50,6 +50,7 @@ class Run:
     sqlalchemy_version: str | None = None
     sqlalchemy_file: str | None = None
     exitstatus: int | None = None
+    cpu_seconds: float | None = None
 
     @classmethod
     def load(cls, path: Path) -> Run:
@@ -57,7 +58,8 @@ class Run:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         tests = {nodeid: Result(entry["outcome"], entry.get("message", "")) for nodeid, entry in data["tests"].items()}
         sqlalchemy = data.get("sqlalchemy") or {}
-        return cls(tests, sqlalchemy.get("version"), sqlalchemy.get("file"), data.get("exitstatus"))
+        version, file = sqlalchemy.get("version"), sqlalchemy.get("file")
+        return cls(tests, version, file, data.get("exitstatus"), data.get("cpu_seconds"))
 
     def counts(self) -> Counter[str]:
         """How many tests pytest's summary counts under each outcome (``passed+error`` counts under both)."""

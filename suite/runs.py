@@ -3,7 +3,9 @@
 Each pass is ``python -s -m pytest PATHS`` in the unpacked source distribution: ``-s`` keeps the
 tree's ``lib/`` off ``sys.path`` (its ``conftest.py`` adds it otherwise), so the installed
 SQLAlchemy is the one tested. The plugins come from ``plugins/``, put on ``PYTHONPATH``: every
-pass records its outcomes, and the tracked pass also tracks every Session.
+pass records its outcomes, and the tracked pass also tracks every Session. No other plugin is
+loaded (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``): SQLAlchemy's suite needs none beyond its own, and
+those installed for sessionkit's tests (nbval, hypothesis, ...) add seconds to every start.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class Pass:
         for stale in (self.outcomes, self.tracking):
             stale.unlink(missing_ok=True)
         python_path = os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))
-        env = {**os.environ, "PYTHONPATH": python_path}
+        env = {**os.environ, "PYTHONPATH": python_path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter, our own arguments
             self.command(), cwd=source, env=env, stdout=log, stderr=subprocess.STDOUT

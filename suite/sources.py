@@ -77,6 +77,9 @@ def unpack(archive: Path, into: Path) -> Path:
 def source_tree(cache: Path, version: str) -> Path:
     """The unpacked source distribution of SQLAlchemy ``version``, fetched and unpacked if need be."""
     cache.mkdir(parents=True, exist_ok=True)
+    ignore = cache / ".gitignore"
+    if not ignore.exists():  # as pytest and mypy do for their caches: git, and ruff with it, skip the folder
+        ignore.write_text("# made by python -m suite: SQLAlchemy's sources and the runs' logs\n*\n", encoding="utf-8")
     folder = cache / f"sqlalchemy-{version}"
     if (folder / TESTS).is_dir():
         return folder

@@ -7,13 +7,14 @@ A test's outcome is what pytest's own summary counts for it: ``passed``, ``faile
 (``passed+error``: the test passed, then its teardown failed). A file that cannot be collected
 counts as an ``error`` under its own node id. The first failure's message is kept beside the
 outcome. The file also names the SQLAlchemy that ran, so the harness can check that it was the
-installed one and not the source tree's ``lib/``.
+installed one and not the source tree's ``lib/``, and the CPU time the run took.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ class OutcomeRecorder:
             },
             "python": sys.version,
             "exitstatus": int(exitstatus),
+            "cpu_seconds": time.process_time(),  # the whole process: steadier than wall time on a busy machine
             "tests": self.tests,
         }
         self.path.write_text(json.dumps(result, indent=1), encoding="utf-8")
