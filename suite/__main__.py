@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -41,7 +43,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--one-by-one", action="store_true", help="run the passes one after the other, not side by side"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    found = shutil.which(args.python)
+    if found is None:
+        parser.error(f"--python {args.python!r} is not an interpreter; give the path of a venv's bin/python.")
+    args.python = os.path.abspath(found)  # noqa: PTH100 - not resolved: a venv's python is a symlink to leave as is
+    return args
 
 
 def problems_of(name: str, one: Pass, version: str, source: Path) -> tuple[Run | None, list[str]]:
