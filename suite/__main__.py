@@ -63,7 +63,8 @@ def problems_of(name: str, one: Pass, version: str, source: Path) -> tuple[Run |
         problems.append(f"pytest ended the {name} pass with exit status {result.exitstatus}; see {one.log}")
     if result.sqlalchemy_version != version:
         problems.append(f"the {name} pass tested SQLAlchemy {result.sqlalchemy_version}, not {version}")
-    if result.sqlalchemy_file is None or Path(result.sqlalchemy_file).resolve().is_relative_to(source.resolve()):
+    tested = Path(result.sqlalchemy_file or source).resolve()
+    if any(tested.is_relative_to(tree.resolve()) for tree in (source, one.tree)):
         problems.append(f"the {name} pass tested {result.sqlalchemy_file}, not the installed SQLAlchemy")
     return result, problems
 

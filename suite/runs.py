@@ -1,9 +1,12 @@
 """One pass of SQLAlchemy's test suite (plain, or with every Session tracked), run from its source tree.
 
-Each pass is ``python -s -m pytest PATHS`` in the unpacked source distribution: ``-s`` keeps the
-tree's ``lib/`` off ``sys.path`` (its ``conftest.py`` adds it otherwise), so the installed
-SQLAlchemy is the one tested. The plugins come from ``plugins/``, put on ``PYTHONPATH``: every
-pass records its outcomes, and the tracked pass also tracks every Session. No other plugin is
+Each pass is ``python -s -m pytest PATHS`` in its own copy of the unpacked source distribution:
+``-s`` keeps the tree's ``lib/`` off ``sys.path`` (its ``conftest.py`` adds it otherwise), so the
+installed SQLAlchemy is the one tested. The copy lets two passes run side by side: on SQLite the
+suite attaches a ``pysqlite_test_schema.db`` file in the working folder, and deletes it, as it goes.
+
+The plugins come from ``plugins/``, put on ``PYTHONPATH``: every pass records its outcomes,
+and the tracked pass also tracks every Session. No other plugin is
 loaded (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``): SQLAlchemy's suite needs none beyond its own, and
 those installed for sessionkit's tests (nbval, hypothesis, ...) add seconds to every start.
 """
@@ -11,6 +14,7 @@ those installed for sessionkit's tests (nbval, hypothesis, ...) add seconds to e
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -49,6 +53,11 @@ class Pass:
         return self.results / f"{self.name}-tracking.json"
 
     @property
+    def tree(self) -> Path:
+        """The pass's own copy of the source tree, where it runs."""
+        return self.results / self.name
+
+    @property
     def log(self) -> Path:
         """The output of pytest."""
         return self.results / f"{self.name}.log"
@@ -61,15 +70,22 @@ class Pass:
             command += ["-p", "track_every_session", f"--track-report={self.tracking}"]
         return command
 
+    def copy(self, source: Path) -> None:
+        """Make the pass's copy of ``source`` afresh (without the documentation, which no test reads)."""
+        if self.tree.exists():
+            shutil.rmtree(self.tree)
+        shutil.copytree(source, self.tree, ignore=shutil.ignore_patterns("doc", "__pycache__", "*.db"))
+
     def start(self, source: Path, log: IO[bytes]) -> None:
-        """Start the pass in ``source``, its output going to ``log``."""
+        """Start the pass in a copy of ``source``, its output going to ``log``."""
         for stale in (self.outcomes, self.tracking):
             stale.unlink(missing_ok=True)
+        self.copy(source)
         python_path = os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))
         env = {**os.environ, "PYTHONPATH": python_path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter, our own arguments
-            self.command(), cwd=source, env=env, stdout=log, stderr=subprocess.STDOUT
+            self.command(), cwd=self.tree, env=env, stdout=log, stderr=subprocess.STDOUT
         )
 
     def wait(self, deadline: float) -> None:
