@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from suite.outcomes import Run, Verdict, differences, judge, read_allow_list
+from suite.outcomes import Difference, Run, Verdict, differences, judge, read_allow_list
 from suite.runs import Pass, run
 from suite.sources import installed_version, source_tree
 
@@ -31,6 +31,9 @@ HERE = Path(__file__).parent
 
 #: Outcomes in the order pytest's summary names them; any other comes after.
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+#: At most this many unexpected differences are printed (a run stopped by --maxfail lacks thousands).
+PRINTED = 100
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -98,18 +101,26 @@ def tracking_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def verdict_lines(verdict: Verdict) -> list[str]:
-    """The allowed differences, grouped by entry, then every unexpected one with its node id."""
+def difference_lines(difference: Difference) -> list[str]:
+    """A difference: its node id, then its outcome and message in each pass."""
+    lines = [f"  {difference.nodeid}"]
+    for name, result in (("plain", difference.plain), ("tracked", difference.tracked)):
+        lines.append(f"      {name:8}{result.outcome}" + (f": {result.message}" if result.message else ""))
+    return lines
+
+
+def verdict_lines(verdict: Verdict, everything: Path) -> list[str]:
+    """The allowed differences, grouped by entry, then the unexpected ones (all of them are in ``everything``)."""
     lines = []
     by_entry = Counter(entry for _, entry in verdict.allowed)
     lines.append(f"Allowed differences: {len(verdict.allowed)}")
     lines += [f"  {n} x {entry.nodeid}: {entry.reason}" for entry, n in by_entry.items()]
     lines += [f"  no longer needed (ran, no difference): {entry.nodeid}" for entry in verdict.unneeded]
     lines.append(f"Unexpected differences: {len(verdict.unexpected)}")
-    for difference in verdict.unexpected:
-        lines.append(f"  {difference.nodeid}")
-        for name, result in (("plain", difference.plain), ("tracked", difference.tracked)):
-            lines.append(f"      {name:8}{result.outcome}" + (f": {result.message}" if result.message else ""))
+    for difference in verdict.unexpected[:PRINTED]:
+        lines += difference_lines(difference)
+    if len(verdict.unexpected) > PRINTED:
+        lines.append(f"  ... and {len(verdict.unexpected) - PRINTED:,} more: every one is in {everything}")
     return lines
 
 
@@ -149,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if len(runs) == len(passes):
         verdict = judge(differences(runs["plain"].tests, runs["tracked"].tests), allowances, runs["tracked"].tests)
-        print(*verdict_lines(verdict), sep="\n")
+        everything = results / "unexpected-differences.txt"
+        everything.write_text("".join(f"{line}\n" for d in verdict.unexpected for line in difference_lines(d)), "utf-8")
+        print(*verdict_lines(verdict, everything), sep="\n")
         if verdict.unexpected:
             problems.append(f"{len(verdict.unexpected)} unexpected differences")
     print(f"Logs and outcomes: {results}")

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy
 
 import suite.outcomes
-from suite.__main__ import main
+from suite.__main__ import main, verdict_lines
 from suite.outcomes import (
     ABSENT,
     Allowance,
@@ -190,6 +190,17 @@ def test_an_entry_whose_tests_ran_the_same_is_unneeded_and_one_whose_tests_did_n
 
     assert verdict.passed
     assert verdict.unneeded == [entries[0]]
+
+
+def test_at_most_100_unexpected_differences_are_printed(tmp_path: Path) -> None:
+    plain = passed(*(f"test/orm/test_a.py::T::test_{n}" for n in range(250)))
+    verdict = judge(differences(plain, {}), [], {})  # a tracked pass that crashed at once
+
+    lines = verdict_lines(verdict, tmp_path / "all.txt")
+
+    assert "Unexpected differences: 250" in lines
+    assert [line for line in lines if line.startswith("  test/")][-1] == "  test/orm/test_a.py::T::test_99"
+    assert lines[-1] == f"  ... and 150 more: every one is in {tmp_path / 'all.txt'}"
 
 
 # ---------------------------------------------------------------------- the plugins and the whole harness
