@@ -233,7 +233,7 @@ class JupyterServer:
             return "<no server log>"
 
 
-def _server_env(base: Path) -> dict[str, str]:
+def _server_env(base: Path, python: str = sys.executable) -> dict[str, str]:
     env = dict(os.environ)
     dirs = {
         "JUPYTER_CONFIG_DIR": base / "config",  # ignore ~/.jupyter
@@ -250,17 +250,17 @@ def _server_env(base: Path) -> dict[str, str]:
         settings_file = dirs["JUPYTERLAB_SETTINGS_DIR"] / f"{plugin}.jupyterlab-settings"
         settings_file.parent.mkdir(parents=True, exist_ok=True)
         settings_file.write_text(json.dumps(values))
-    # kernels must use this interpreter (jupyter_client maps argv "python" to
-    # sys.executable); keep its bin dir first on PATH for anything else
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # kernels must use the server's interpreter (jupyter_client maps argv "python" to
+    # its sys.executable); keep its bin dir first on PATH for anything else
+    env["PATH"] = f"{Path(python).parent}{os.pathsep}{env.get('PATH', '')}"
     env.pop("JUPYTER_TOKEN", None)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # quiet debugpy warning in kernels
     return env
 
 
-def _server_cmd(port: int, token: str, root: Path) -> list[str]:
+def _server_cmd(port: int, token: str, root: Path, python: str) -> list[str]:
     cmd = [
-        sys.executable,
+        python,
         "-m",
         "jupyterlab",
         "--no-browser",
@@ -298,17 +298,18 @@ def _wait_until_up(server: JupyterServer) -> bool:
     return False
 
 
-def _start_server(base: Path, env: dict[str, str], root: Path) -> JupyterServer:
+def _start_server(base: Path, env: dict[str, str], root: Path, python: str = sys.executable) -> JupyterServer:
+    """``jupyter lab`` run by ``python`` (this interpreter, or another environment's)."""
     import importlib.util
 
-    voila_available = importlib.util.find_spec("voila") is not None
+    voila_available = python == sys.executable and importlib.util.find_spec("voila") is not None
     last_error = ""
     for attempt in range(3):  # retry only if the free port was grabbed meanwhile
         port, token = _free_port(), secrets.token_hex(24)
         log_path = base / f"server-{attempt}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                _server_cmd(port, token, root),
+                _server_cmd(port, token, root, python),
                 cwd=root,
                 env=env,
                 stdout=log,
