@@ -40,7 +40,7 @@ def _warn(message: str) -> None:
 
 
 class Reader(Recorder):
-    """Builds events, labels and notes from what the listeners recorded, and hands them to subscribers."""
+    """The reading side of a tracker: events, labels and notes built from what its listeners recorded."""
 
     def __init__(self, target: Target, *, sql: bool, max_events: int) -> None:
         super().__init__(target, sql=sql, max_events=max_events)

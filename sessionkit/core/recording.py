@@ -67,7 +67,7 @@ def _unlisten(on: Any, listeners: list[tuple[str, Callable[..., Any]]]) -> None:
 
 
 class Recorder:
-    """The listeners a tracker adds, each appending one record to its unread buffer, kept within a bound."""
+    """The recording side of a tracker: the listeners it adds, each appending one record to an unread buffer."""
 
     def __init__(self, target: Target, *, sql: bool, max_events: int) -> None:
         self.target = target

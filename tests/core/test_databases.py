@@ -415,7 +415,16 @@ def test_ddl_inside_a_transaction(engine: Engine, witness: WitnessSession) -> No
 def test_an_unreachable_database_fails_the_run_before_any_test() -> None:
     env = {**os.environ, "SESSIONKIT_TEST_DATABASE_URLS": "sqlite:// postgresql+psycopg://postgres@127.0.0.1:1/test"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only", "tests/core/test_databases.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--collect-only",
+            "tests/core/test_databases.py",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
