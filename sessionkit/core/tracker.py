@@ -1,9 +1,10 @@
 """``track()``: listen to a real Session through SQLAlchemy's event API and record typed events.
 
-A ``Tracker`` is its two sides together: ``sessionkit.core.recording``, the listeners, which
-do as little as SQLAlchemy's own dispatch allows, and ``sessionkit.core.reading``, which
-builds labels, events and notes when someone reads the log (or at once, while someone is
-subscribed), so tracking costs next to nothing while it runs. This module is its public API.
+A ``Tracker`` is its two sides together: the ``Recorder`` (``sessionkit.core.recording``),
+whose listeners do as little as SQLAlchemy's own dispatch allows, and the ``Reader`` built on
+it (``sessionkit.core.reading``), which makes labels, events and notes when someone reads the
+log (or at once, while someone is subscribed), so tracking costs next to nothing while it
+runs. This module adds the public API.
 """
 
 from __future__ import annotations
