@@ -65,3 +65,12 @@ def test_the_core_that_imports_ipython_breaks_the_build(tmp_path: Path) -> None:
     result = lint(root)
     assert result.returncode != 0
     assert "sessionkit.core.labels -> IPython" in result.stdout
+
+
+def test_no_module_is_over_about_400_lines() -> None:
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in (ROOT / "sessionkit").rglob("*.py")
+    }
+    assert len(sizes) > 30
+    assert {name: lines for name, lines in sizes.items() if lines > 425} == {}
