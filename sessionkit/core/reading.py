@@ -7,8 +7,6 @@ listeners appended are turned into events when someone reads the log.
 from __future__ import annotations
 
 import contextlib
-import sys
-import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -16,30 +14,22 @@ from typing import Any
 
 from sessionkit.core.events import Begin, Commit, Created, Event, Flush, Note, Rollback, Statement, Transition
 from sessionkit.core.labels import Labels, gc_paused
-from sessionkit.core.recording import _CALLING, Recorder
+from sessionkit.core.recording import _CALLING, warn
 from sessionkit.core.states import HOOKS, KEYED_STATES, state_of_instance_state
+from sessionkit.core.steps import STEP_CLOSES, STEP_OPENS, Steps
 from sessionkit.core.targets import Target
 from sessionkit.core.truth import disagreement, identity_taken
 
 Callback = Callable[[Event], object]
 
+#: Records that open a step whose hooks SQLAlchemy fires in set order (a rollback opens one with a STEP record).
+_OPENS_A_STEP = frozenset({"flush", "commit"})
+
 #: Batches this large are built with the cyclic garbage collector paused.
 _LARGE_BATCH = 1_000
 
 
-def _warn(message: str) -> None:
-    """A ``RuntimeWarning`` from inside a listener: where warnings are errors, printed instead of raised.
-
-    Raised, it would reach the learner's SQLAlchemy call, and the events being built would be lost.
-    """
-    try:
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
-    except Warning:
-        with contextlib.suppress(Exception):
-            print(f"RuntimeWarning: {message}", file=sys.stderr)  # noqa: T201
-
-
-class Reader(Recorder):
+class Reader(Steps):
     """The reading side of a tracker: events, labels and notes built from what its listeners recorded."""
 
     def __init__(self, target: Target, *, sql: bool, max_events: int) -> None:
@@ -55,6 +45,7 @@ class Reader(Recorder):
         self._last_flush: dict[int, int] = {}
         self._unchecked: list[tuple[Any, ...]] = []  # persistent_to_detached records built during the hook
         self._last_transition: Transition | None = None
+        self._open_steps: set[int] = set()  # sessions whose flush, commit or rollback the records are inside
 
     # ------------------------------------------------------------------ truth notes
     def _verify(self, session: Any, key: int) -> None:
@@ -85,13 +76,15 @@ class Reader(Recorder):
         try:
             self._drain()
         except Exception as error:  # noqa: BLE001 - the learner's SQLAlchemy call must go on
-            _warn(f"sessionkit could not record an event: {error!r}")
+            warn(f"sessionkit could not record an event: {error!r}")
 
     def _drain(self) -> None:
         with self._lock:
             if self._detach_later and not getattr(_CALLING, "depth", 0):
                 self._detach_later = False
                 self._detach()
+            elif self._active and not self._listening():
+                self._lost_listeners()
             unchecked, self._unchecked = self._unchecked, []
             for entry in unchecked:
                 self._check_identity(entry)
@@ -114,6 +107,14 @@ class Reader(Recorder):
                 finally:
                     self._building -= 1
             self._forget_ended_sessions()
+
+    def _lost_listeners(self) -> None:
+        """Something removed the listeners behind the tracker's back (``event.remove``, ``SessionEvents._clear()``)."""
+        self._detach()
+        warn(
+            f"sessionkit stopped recording {self.target.description}: its listeners were removed from SQLAlchemy "
+            "(by event.remove() or by clearing every Session listener); call sessionkit.track() again to record anew."
+        )
 
     def _forget_ended_sessions(self) -> None:
         """Drop what was kept about collected sessions whose records are all built; their events keep their labels.
@@ -181,26 +182,40 @@ class Reader(Recorder):
             self._notify(callback, made)
 
     def _runs(self, batch: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
-        """The batch in runs; a run of one hook in one step (a flush, a rollback, ...) in label order.
+        """The batch in runs, in the order it was recorded; a run of one hook inside one step in label order.
 
-        SQLAlchemy fires the hooks of one step in set order, which changes from run to run;
-        a run has no order of its own, so it is shown in a deterministic one: by label, or
-        by primary key for objects not labelled yet. Runs are yielded one at a time, so
-        objects labelled in one run order the next.
+        Inside a flush, a commit or a rollback SQLAlchemy fires a hook for many objects in
+        set order, which changes from run to run: such a run is shown in a deterministic
+        order, by label (or by primary key for objects not labelled yet). Everywhere else
+        each record keeps its place. Runs are yielded one at a time, so objects labelled in
+        one run order the next.
         """
-        start = 0
-        while start < len(batch):
-            kind, key = batch[start][0], batch[start][1]
-            end = start + 1
-            if kind in HOOKS:
-                while end < len(batch) and batch[end][0] == kind and batch[end][1] == key:
-                    end += 1
-            run = batch[start:end]
-            if len(run) > 1:
-                with contextlib.suppress(TypeError):  # primary keys of kinds that do not compare
-                    run = sorted(run, key=self._run_order)
-            yield run
-            start = end
+        open_steps = self._open_steps
+        run: list[tuple[Any, ...]] = []
+        for entry in batch:
+            kind, key = entry[0], entry[1]
+            if run and (kind != run[0][0] or key != run[0][1]):
+                yield self._in_label_order(run)
+                run = []
+            if kind == STEP_CLOSES:
+                open_steps.discard(key)
+                continue
+            if kind == STEP_OPENS:
+                open_steps.add(key)
+                continue
+            if kind in _OPENS_A_STEP:
+                open_steps.add(key)
+            if kind in HOOKS and key in open_steps:
+                run.append(entry)
+            else:
+                yield [entry]
+        if run:
+            yield self._in_label_order(run)
+
+    def _in_label_order(self, run: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        with contextlib.suppress(TypeError):  # primary keys of kinds that do not compare
+            return sorted(run, key=self._run_order)
+        return run
 
     def _run_order(self, entry: tuple[Any, ...]) -> tuple[Any, ...]:
         state = entry[2]
@@ -266,7 +281,7 @@ class Reader(Recorder):
             if any(failed is callback for failed in self._failed_unreferenceable):
                 return
             self._failed_unreferenceable.append(callback)
-        _warn(
+        warn(
             f"sessionkit subscriber {callback!r} raised {error!r}; it keeps being called, "
             "and later errors from it are not reported."
         )

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
+import sys
 import threading
+import warnings
 import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
-from sqlalchemy.engine.interfaces import ExecuteStyle
 
 from sessionkit.core.states import HOOKS
 from sessionkit.core.targets import Target
@@ -26,8 +28,8 @@ from sessionkit.core.truth import WATCHED
 #: Hooks SQLAlchemy fires once the object's state names no session (``InstanceState._detach_states``).
 _LEAVING = ("persistent_to_detached", "pending_to_transient", "persistent_to_transient")
 
-#: The only style in which ``do_execute`` sends many rows: insertmanyvalues batches.
-_MANY_VALUES = ExecuteStyle.INSERTMANYVALUES
+#: Records that mark where a flush, commit or rollback opens and closes (``sessionkit.core.steps``): no events.
+STEP_MARKERS = ("step opens", "step closes")
 
 #: How deep this thread is in calls to subscribers and watchers, made from inside SQLAlchemy's listeners.
 _CALLING = threading.local()
@@ -51,6 +53,18 @@ def _on_collection(phase: str, info: dict[str, int]) -> None:  # noqa: ARG001 - 
         return
     for tracker in trackers:
         tracker._trim_soon()  # noqa: SLF001
+
+
+def warn(message: str) -> None:
+    """A ``RuntimeWarning`` from inside a listener: where warnings are errors, printed instead of raised.
+
+    Raised, it would reach the learner's SQLAlchemy call, and the events being built would be lost.
+    """
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+    except Warning:
+        with contextlib.suppress(Exception):
+            print(f"RuntimeWarning: {message}", file=sys.stderr)  # noqa: T201
 
 
 def _ignore(record: tuple[Any, ...]) -> None:
@@ -83,28 +97,20 @@ class Recorder:
         self._wake: list[Callable[[], None]] = []  # run after each record: drain for subscribers, watchers
         self._sessions: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._ended_sessions: list[int] = []  # keys of sessions Python has collected, not forgotten yet
-        self._in_flush: set[int] = set()
         self._watch: defaultdict[int, list[tuple[Any, ...]]] = defaultdict(list)  # session -> records for _verify
-        self._committed: set[int] = set()
-        self._joined_mid_transaction: set[int] = set()
-        # id(connection) -> session key, while the connection's transaction lasts; never the
-        # connection itself, so an abandoned session's connection still goes back to its pool
-        self._sql_connections: dict[int, int] = {}
-        self._connection_finalizers: dict[int, weakref.finalize[Any, Any]] = {}
-        self._sharers: dict[int, list[int]] = {}  # id(connection) -> every tracked session using it, in order
-        self._sql_dialects: weakref.WeakKeyDictionary[Any, list[tuple[str, Callable[..., None]]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._failed_listeners: set[str] = set()  # sessionkit's own listeners that raised: warned once each
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
         self._unlisteners: list[weakref.finalize[Any, Any]] = []
         self._active = False
         self._detach_later = False  # stop() ran inside a callback, while SQLAlchemy ran the listeners
 
-    if TYPE_CHECKING:  # the reading side's (sessionkit.core.reading.Reader): as a transaction ends, and at trims
-
-        def _verify(self, session: Any, key: int) -> None: ...
+    if TYPE_CHECKING:  # the reading side's (sessionkit.core.reading.Reader): at trims
 
         def _forget_ended_sessions(self) -> None: ...
+
+    def _step_listeners(self) -> list[tuple[str, Callable[..., None]]]:
+        """The listeners of whole Session steps (``sessionkit.core.steps``): none at this level."""
+        return []
 
     # ------------------------------------------------------------------ listening
     def _listen(self, on: Any, name: str, fn: Callable[..., Any], **kw: Any) -> None:
@@ -119,12 +125,8 @@ class Recorder:
                 self._listen(on, hook, listener, raw=True)
             for model in models:
                 self._listen(model, "init", self._init_listener(), raw=True, propagate=True)
-            self._listen(on, "after_transaction_create", self._on_transaction_create)
-            self._listen(on, "after_transaction_end", self._on_transaction_end)
-            self._listen(on, "after_begin", self._on_begin)
-            self._listen(on, "before_flush", self._on_before_flush)
-            self._listen(on, "after_commit", self._on_commit)
-            self._listen(on, "after_soft_rollback", self._on_soft_rollback)
+            for name, step_listener in self._step_listeners():
+                self._listen(on, name, self._guarded(name, step_listener))
         except Exception:
             self._detach()
             raise
@@ -132,13 +134,39 @@ class Recorder:
         _BOUNDED.add(self)
         if _on_collection not in gc.callbacks:
             gc.callbacks.append(_on_collection)
-        for session in self.target.live_sessions():
-            self._meet(session)
-            transaction = session.get_transaction()
-            if transaction is not None:
-                self._joined_mid_transaction.add(session.hash_key)
-                for connection, *_ in list(getattr(transaction, "_connections", {}).values()):
-                    self._on_begin(session, transaction, connection)
+
+    def _guarded(self, name: str, listener: Callable[..., None]) -> Callable[..., None]:
+        """``listener`` as SQLAlchemy calls it: whatever goes wrong inside is told once, never raised into the call.
+
+        A hook fired by hand with other arguments than a Session gives (SQLAlchemy's own tests
+        do) is no step of a session: it reaches the learner's listeners, and records nothing.
+        """
+        expected = len(inspect.signature(listener).parameters)
+
+        def guarded(*args: Any) -> None:
+            if len(args) != expected:
+                return
+            try:
+                listener(*args)
+            except Exception as error:  # noqa: BLE001 - the learner's SQLAlchemy call must go on
+                self._listener_failed(name, error)
+
+        return guarded
+
+    def _listener_failed(self, name: str, error: Exception) -> None:
+        if name not in self._failed_listeners:
+            self._failed_listeners.add(name)
+            warn(
+                f"sessionkit could not record a {name} ({type(error).__name__}: {error}); it goes on recording, "
+                "and SQLAlchemy's own call is unchanged."
+            )
+
+    def _listening(self) -> bool:
+        """Whether SQLAlchemy still has this tracker's listeners (something may remove them behind its back)."""
+        if not self._listeners:
+            return False
+        on, name, listener = self._listeners[0]
+        return bool(event.contains(on, name, listener))
 
     def _hook_listeners(self) -> dict[str, Callable[[Any, Any], None]]:  # noqa: C901 - one scope: one shared append
         """One listener per lifecycle hook, each appending one record to the unread buffer.
@@ -260,8 +288,9 @@ class Recorder:
             if excess > 0:
                 trimmed = self._trimmed
                 trimmed += self._raw[:excess]
+                steps = sum(1 for record in self._raw[:excess] if record[0] in STEP_MARKERS)
                 del self._raw[:excess]
-                self._recorded += excess
+                self._recorded += excess - steps
                 keep = max(excess, self._raw_limit - self.max_events)  # this trim's, and older ones' up to the slack
                 if len(trimmed) > keep:
                     del trimmed[: len(trimmed) - keep]
@@ -272,117 +301,6 @@ class Recorder:
         if session.hash_key not in self._sessions:
             self._sessions[session.hash_key] = session
             weakref.finalize(session, self._ended_sessions.append, session.hash_key)
-
-    def _on_transaction_create(self, session: Any, transaction: Any) -> None:
-        self._meet(session)
-        if transaction.parent is None or transaction.nested:
-            self._record("begin", session.hash_key, transaction.nested)
-
-    def _on_begin(self, session: Any, transaction: Any, connection: Any) -> None:  # noqa: ARG002
-        if not self.sql or not self._active:
-            return
-        ident, key = id(connection), session.hash_key
-        with self._lock:
-            sharers = self._sharers.get(ident)
-            if sharers is not None:  # sessions bound to one Connection: its statements are the newest one's
-                if key not in sharers:
-                    sharers.append(key)
-                    self._sql_connections[ident] = key
-                return
-            if connection.dialect not in self._sql_dialects:
-                self._listen_for_statements(connection.dialect)
-            self._sql_connections[ident] = key
-            self._sharers[ident] = [key]
-            self._connection_finalizers[ident] = weakref.finalize(connection, self._forget_connection, ident)
-
-    def _listen_for_statements(self, dialect: Any) -> None:
-        """Listen where the dialect sends each statement to the DBAPI cursor, for tracked connections only.
-
-        The dialect's ``do_execute`` events cost one call per statement; connection events
-        would also dispatch ``before_execute``, ``after_execute`` and ``after_cursor_execute``
-        for every statement, which for row-by-row INSERTs costs more than the rest of tracking.
-        """
-        raw, wake, limit, in_flush = self._raw, self._wake, self._raw_limit, self._in_flush
-        append, tracked = raw.append, self._sql_connections
-        woken = weakref.WeakMethod(self._woken)  # an engine outlives its trackers: it must not keep one alive
-
-        def do_execute(cursor: Any, statement: str, parameters: Any, context: Any, executemany: Any = None) -> None:  # noqa: ARG001
-            try:
-                key = tracked.get(id(context.root_connection))
-                if key is None:
-                    return
-                if executemany is None:  # execute_style: the executemany property is slow, and this runs a lot
-                    executemany = context.execute_style is _MANY_VALUES
-            except AttributeError:  # a statement with no execution context: not a session's
-                return
-            flushing = key in in_flush
-            append(("sql", key, statement, parameters, executemany, flushing))
-            # A flush's statements need no bound here: the flush's end trims, as every step's does.
-            if (wake or (not flushing and len(raw) > limit)) and (wake_up := woken()) is not None:
-                wake_up()
-
-        def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
-            do_execute(cursor, statement, parameters, context, True)  # noqa: FBT003
-
-        def do_execute_no_params(cursor: Any, statement: str, context: Any) -> None:
-            parameters = getattr(context, "parameters", None)
-            do_execute(cursor, statement, parameters[0] if parameters else (), context, False)  # noqa: FBT003
-
-        listeners: list[tuple[str, Callable[..., None]]] = [
-            ("do_execute", do_execute),
-            ("do_executemany", do_executemany),
-            ("do_execute_no_params", do_execute_no_params),
-        ]
-        for name, fn in listeners:
-            event.listen(dialect, name, fn)
-        self._sql_dialects[dialect] = listeners
-        # A tracker nobody stops, whose sessions are gone, takes its listeners with it.
-        self._unlisteners.append(weakref.finalize(self, _unlisten, weakref.ref(dialect), listeners))
-
-    def _on_before_flush(self, session: Any, flush_context: Any, instances: Any) -> None:  # noqa: ARG002
-        key = session.hash_key
-        self._in_flush.add(key)
-        for ident, sharers in list(self._sharers.items()):
-            if len(sharers) > 1 and key in sharers:  # a shared connection: the flushing session's statements
-                self._sql_connections[ident] = key
-        self._record("flush", key, *_pending_work(session))
-
-    def _on_commit(self, session: Any) -> None:
-        nested = session.in_nested_transaction()
-        if not nested:
-            self._committed.add(session.hash_key)
-        self._record("commit", session.hash_key, nested)
-
-    def _on_soft_rollback(self, session: Any, previous_transaction: Any) -> None:
-        if previous_transaction.parent is None or previous_transaction.nested:
-            self._record("rollback", session.hash_key, previous_transaction.nested)
-
-    def _on_transaction_end(self, session: Any, transaction: Any) -> None:
-        if len(self._raw) > self._raw_limit:
-            self._trim()
-        key = session.hash_key
-        self._in_flush.discard(key)  # a flush runs in a subtransaction of its own, even when it fails
-        if transaction.parent is not None:
-            return
-        self._release_connections(key)
-        self._verify(session, key)
-
-    def _release_connections(self, key: int) -> None:
-        """The session's transaction is over: statements on its connections are no longer its own."""
-        for ident, sharers in list(self._sharers.items()):
-            if key in sharers:
-                sharers.remove(key)
-                if sharers:  # another tracked session still uses the connection
-                    self._sql_connections[ident] = sharers[-1]
-                else:
-                    self._forget_connection(ident)
-
-    def _forget_connection(self, ident: int) -> None:
-        self._sql_connections.pop(ident, None)
-        self._sharers.pop(ident, None)
-        finalizer = self._connection_finalizers.pop(ident, None)
-        if finalizer is not None:
-            finalizer.detach()
 
     def _detach(self) -> None:
         self._active = False
@@ -397,23 +315,6 @@ class Recorder:
         for unlisten in self._unlisteners:
             unlisten()
         self._unlisteners.clear()
-        self._sql_dialects.clear()
-        for ident in list(self._sql_connections):
-            self._forget_connection(ident)
-
-
-def _pending_work(session: Any) -> tuple[int, int, int]:
-    """How many objects the flush starting now has to insert, update and delete.
-
-    ``session.new``, ``.dirty`` and ``.deleted`` build a set of every object each time; the
-    session's own collections give the same counts without that (the public ones otherwise).
-    """
-    try:
-        marked = session._deleted  # noqa: SLF001
-        modified = session.identity_map._modified  # noqa: SLF001
-        return len(session._new), sum(1 for state in modified if state not in marked), len(marked)  # noqa: SLF001
-    except AttributeError:  # pragma: no cover - a SQLAlchemy that reorganised its internals
-        return len(session.new), len(session.dirty), len(session.deleted)
 
 
 def _undo_nothing() -> None:

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from sessionkit.core.events import Event, Note, Transition, format_identity
 from sessionkit.core.exceptions import EventNotFoundError
-from sessionkit.core.states import ATTACHED_STATES, KEYED_STATES, STATE_ORDER, ObjectState, state_of_instance_state
+from sessionkit.core.states import (
+    ATTACHED_STATES,
+    KEYED_STATES,
+    STATE_ORDER,
+    ObjectState,
+    session_of,
+    state_of_instance_state,
+)
 
 #: `` at 0x7f...`` in a default repr: different on every run, so never shown.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -150,7 +157,7 @@ def capture(
     objects = []
     for label, obj, state in labels.alive():
         current = state_of_instance_state(state)
-        session = state.session
+        session = session_of(state)
         dirty = marked = False
         modified = None
         if session is not None:

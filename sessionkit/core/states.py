@@ -7,8 +7,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.orm import session as orm_session
 
 from sessionkit.core.exceptions import NotMappedError
+
+#: SQLAlchemy's weak registry of live sessions, by ``hash_key`` (``InstanceState.session`` looks in it).
+_LIVE_SESSIONS = getattr(orm_session, "_sessions", None)
 
 
 class ObjectState(enum.Enum):
@@ -63,17 +67,34 @@ def state_of(obj: Any) -> ObjectState:
     return state_of_instance_state(instance_state)
 
 
+def session_of(instance_state: Any) -> Any:
+    """The live session an ``InstanceState`` belongs to, or ``None``: what ``instance_state.session`` says.
+
+    Read without changing SQLAlchemy's registry of sessions: ``.session`` (and ``.deleted``)
+    look it up in a ``WeakValueDictionary``, and each lookup commits the removals of
+    sessions freed meanwhile, which inside ``close_all_sessions()``'s loop over that
+    registry changes its size mid-iteration.
+    """
+    session_id = instance_state.session_id
+    if session_id is None:
+        return None
+    if _LIVE_SESSIONS is None:  # pragma: no cover - a SQLAlchemy without the registry
+        return instance_state.session
+    found = _LIVE_SESSIONS.data.get(session_id)
+    return None if found is None else found()
+
+
 def state_of_instance_state(instance_state: Any) -> ObjectState:
     """Return the state of an ``InstanceState`` (what ``inspect(obj)`` gives).
 
-    Read from public ``InstanceState`` attributes: attached means ``.session`` is set.
+    Attached means it names a live session, as ``InstanceState.session`` says (see ``session_of``).
     """
-    attached = instance_state.session is not None
+    attached = session_of(instance_state) is not None
     if instance_state.key is None:
         return ObjectState.PENDING if attached else ObjectState.TRANSIENT
     if not attached:
         return ObjectState.DETACHED
-    return ObjectState.DELETED if instance_state.deleted else ObjectState.PERSISTENT
+    return ObjectState.DELETED if instance_state._deleted else ObjectState.PERSISTENT  # noqa: SLF001 - .deleted looks the session up again
 
 
 class Hook(NamedTuple):

@@ -96,8 +96,8 @@ class Tracker(Reader):
 
     @property
     def active(self) -> bool:
-        """Whether the tracker is still listening."""
-        return self._active
+        """Whether the tracker is still listening: not stopped, and its listeners still in SQLAlchemy."""
+        return self._active and self._listening()
 
     @property
     def sessions(self) -> dict[str, Any]:
@@ -214,5 +214,5 @@ class Tracker(Reader):
         return len(self.events)
 
     def __repr__(self) -> str:
-        status = "tracking" if self._active else "stopped"
+        status = "tracking" if self.active else "stopped"
         return f"<sessionkit.Tracker {status} {self.target.description}: {len(self)} events>"
