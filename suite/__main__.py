@@ -91,6 +91,8 @@ def tracking_lines(report: dict[str, Any]) -> list[str]:
         if report["attachments"]
         else "Tracker never attached",
     ]
+    if report.get("stop_notices"):
+        lines.append(f"Reads that said recording had stopped (after each removal): {report['stop_notices']:,}")
     if report["warning_count"]:
         lines.append(f"Warnings while reading the log: {report['warning_count']:,}")
         lines += [f"  {warning}" for warning in report["warnings"]]

@@ -67,6 +67,7 @@ class EverySessionTracked:
         self.errors: list[dict[str, str]] = []
         self.warnings: list[str] = []
         self.warning_count = 0
+        self.stop_notices = 0  # reads that said, as they should, that recording had stopped
 
     @contextlib.contextmanager
     def guarded(self, when: str) -> Iterator[None]:
@@ -82,9 +83,12 @@ class EverySessionTracked:
         from sqlalchemy import event
         from sqlalchemy.orm import Session
 
-        return (
-            self.tracker is not None and self.tracker.active and event.contains(Session, "after_begin", still_listening)
-        )
+        witnessed = event.contains(Session, "after_begin", still_listening)
+        if self.tracker is not None and not witnessed and self.tracker.active:
+            self.errors.append(
+                {"when": "after listeners were removed", "error": "tracker.active still said True", "traceback": ""}
+            )
+        return self.tracker is not None and self.tracker.active and witnessed
 
     def attach(self, when: str) -> None:
         """Track every Session with a new tracker, and put the witness beside its listeners."""
@@ -124,6 +128,9 @@ class EverySessionTracked:
             events = tracker.events
             self.events_of_current = len(events) + tracker.dropped
         for warning in caught:
+            if str(warning.message).startswith("sessionkit stopped recording"):
+                self.stop_notices += 1
+                continue
             self.warning_count += 1
             if len(self.warnings) < WARNINGS_KEPT:
                 self.warnings.append(f"{when}: {warning.category.__name__}: {warning.message}")
@@ -161,5 +168,6 @@ class EverySessionTracked:
             "errors": self.errors,
             "warning_count": self.warning_count,
             "warnings": self.warnings,
+            "stop_notices": self.stop_notices,
         }
         self.path.write_text(json.dumps(report, indent=1), encoding="utf-8")

@@ -95,11 +95,11 @@ def test_a_tracker_whose_listeners_were_removed_says_it_is_not_active(engine: En
         SessionEvents._clear()  # what some of SQLAlchemy's test classes do between tests
         assert not tracker.active
         with pytest.warns(RuntimeWarning, match="stopped recording") as caught:
-            tracker.events  # noqa: B018
+            tracker.events
         assert len(caught) == 1
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # said once
-            tracker.events  # noqa: B018
+            tracker.events
         with Session(engine) as session:
             session.add(Author())
         assert tracker.events == []

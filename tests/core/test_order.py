@@ -42,9 +42,11 @@ def logged(tracker: sessionkit.Tracker) -> Witnessed:
     return [(t.hook, t.instance) for t in tracker.transitions]
 
 
-def during(tracker: sessionkit.Tracker, witness: Witnessed, action: Callable[[], object]) -> tuple[Witnessed, Witnessed]:
+def during(
+    tracker: sessionkit.Tracker, witness: Witnessed, action: Callable[[], object]
+) -> tuple[Witnessed, Witnessed]:
     """What the witness saw and what the log says of one action (both cleared first)."""
-    tracker.events  # noqa: B018 - read what came before, so the action's records are read alone
+    tracker.events  # read what came before, so the action's records are read alone
     tracker.clear()
     witness.clear()
     action()
@@ -76,7 +78,7 @@ def test_adds_are_logged_in_call_order_whenever_the_log_is_read(
     def add_book_then_author() -> None:
         session.add(book)
         if read_between:
-            tracker.events  # noqa: B018
+            tracker.events
         session.add(author)
 
     seen, log = during(tracker, witness, add_book_then_author)
@@ -112,7 +114,9 @@ def users(engine: Engine) -> Iterator[None]:
 
 @pytest.mark.usefixtures("users")
 def test_a_cascaded_delete_of_a_detached_parent_keeps_sqlalchemys_order(
-    Maker: Callable[[], Session], session: Session, witness: Witnessed
+    Maker: Callable[[], Session],  # noqa: N803 - the shared fixture's name
+    session: Session,
+    witness: Witnessed,
 ) -> None:
     tracker = track(session)
     with Maker() as setup:
