@@ -45,7 +45,7 @@ def test_a_bind_that_cannot_be_listened_to_behaves_as_untracked_with_one_warning
         session.close()
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # told once: the same bind again says nothing
-            Session(bind=bind).connection()
+            Session(bind=bind).connection(execution_options={"isolation_level": "FOO"})
         assert [event.kind for event in tracker.events][:1] == ["begin"]
         assert tracker.active
     finally:
