@@ -16,13 +16,13 @@ from sessionkit.core.events import Begin, Commit, Created, Event, Flush, Note, R
 from sessionkit.core.labels import Labels, gc_paused
 from sessionkit.core.recording import _CALLING, warn
 from sessionkit.core.states import HOOKS, KEYED_STATES, state_of_instance_state
-from sessionkit.core.steps import STEP_CLOSES, STEP_OPENS, Steps
+from sessionkit.core.steps import Steps
 from sessionkit.core.targets import Target
 from sessionkit.core.truth import disagreement, identity_taken
 
 Callback = Callable[[Event], object]
 
-#: Records that open a step whose hooks SQLAlchemy fires in set order (a rollback opens one with a STEP record).
+#: Records that open a step whose hooks SQLAlchemy fires in set order (a rollback's opening is only marked).
 _OPENS_A_STEP = frozenset({"flush", "commit"})
 
 #: Batches this large are built with the cyclic garbage collector paused.
@@ -45,7 +45,6 @@ class Reader(Steps):
         self._last_flush: dict[int, int] = {}
         self._unchecked: list[tuple[Any, ...]] = []  # persistent_to_detached records built during the hook
         self._last_transition: Transition | None = None
-        self._open_steps: set[int] = set()  # sessions whose flush, commit or rollback the records are inside
 
     # ------------------------------------------------------------------ truth notes
     def _verify(self, session: Any, key: int) -> None:
@@ -95,15 +94,16 @@ class Reader(Steps):
             raw = self._raw
             count = len(raw)
             if count:
-                batch = raw[:count]
+                batch, start = raw[:count], self._raw_start
                 del raw[:count]  # records appended meanwhile (other threads) stay for the next read
+                self._raw_start += count
                 self._building += 1
                 try:
                     if count < _LARGE_BATCH:
-                        self._build(batch)
+                        self._build(batch, start)
                     else:
                         with gc_paused():
-                            self._build(batch)
+                            self._build(batch, start)
                 finally:
                     self._building -= 1
             self._forget_ended_sessions()
@@ -149,9 +149,9 @@ class Reader(Steps):
                 if entry[0] in HOOKS or entry[0] == "init":
                     self._labels.label(entry[2])
 
-    def _build(self, batch: list[tuple[Any, ...]]) -> None:
+    def _build(self, batch: list[tuple[Any, ...]], start: int) -> None:
         skip = len(batch) - self.max_events
-        for run in self._runs(batch):
+        for run in self._runs(batch, start):
             for entry in run:
                 self._recorded += 1
                 made = self._materialize(self._recorded, entry, keep=skip <= 0)
@@ -181,28 +181,25 @@ class Reader(Steps):
         for callback in list(self._subscribers):
             self._notify(callback, made)
 
-    def _runs(self, batch: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    def _runs(self, batch: list[tuple[Any, ...]], start: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
         """The batch in runs, in the order it was recorded; a run of one hook inside one step in label order.
 
         Inside a flush, a commit or a rollback SQLAlchemy fires a hook for many objects in
         set order, which changes from run to run: such a run is shown in a deterministic
         order, by label (or by primary key for objects not labelled yet). Everywhere else
-        each record keeps its place. Runs are yielded one at a time, so objects labelled in
-        one run order the next.
+        each record keeps its place. ``start`` is the batch's position in the buffer, where
+        the steps' marks are placed (records trimmed unread pass none). Runs are yielded one
+        at a time, so objects labelled in one run order the next.
         """
-        open_steps = self._open_steps
+        open_steps, marks = self._open_steps, self._step_marks
         run: list[tuple[Any, ...]] = []
-        for entry in batch:
+        for index, entry in enumerate(batch):
             kind, key = entry[0], entry[1]
-            if run and (kind != run[0][0] or key != run[0][1]):
+            if start is not None and marks and marks[0][0] <= start + index:
+                self._place_marks(start + index + 1)
+            if run and (kind != run[0][0] or key != run[0][1] or key not in open_steps):
                 yield self._in_label_order(run)
                 run = []
-            if kind == STEP_CLOSES:
-                open_steps.discard(key)
-                continue
-            if kind == STEP_OPENS:
-                open_steps.add(key)
-                continue
             if kind in _OPENS_A_STEP:
                 open_steps.add(key)
             if kind in HOOKS and key in open_steps:

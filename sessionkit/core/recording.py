@@ -28,9 +28,6 @@ from sessionkit.core.truth import WATCHED
 #: Hooks SQLAlchemy fires once the object's state names no session (``InstanceState._detach_states``).
 _LEAVING = ("persistent_to_detached", "pending_to_transient", "persistent_to_transient")
 
-#: Records that mark where a flush, commit or rollback opens and closes (``sessionkit.core.steps``): no events.
-STEP_MARKERS = ("step opens", "step closes")
-
 #: How deep this thread is in calls to subscribers and watchers, made from inside SQLAlchemy's listeners.
 _CALLING = threading.local()
 
@@ -88,6 +85,7 @@ class Recorder:
         self.sql = sql
         self.max_events = max_events
         self._raw: list[tuple[Any, ...]] = []
+        self._raw_start = 0  # how many records have left the front of the buffer: the position of its first
         self._trimmed: list[tuple[Any, ...]] = []  # unread records dropped from the log, kept to label
         # Trimmed back to max_events once past twice that: each trim drops as many records as it
         # keeps, so dropping and moving records costs a constant per record, as a list grows.
@@ -288,9 +286,9 @@ class Recorder:
             if excess > 0:
                 trimmed = self._trimmed
                 trimmed += self._raw[:excess]
-                steps = sum(1 for record in self._raw[:excess] if record[0] in STEP_MARKERS)
                 del self._raw[:excess]
-                self._recorded += excess - steps
+                self._raw_start += excess
+                self._recorded += excess
                 keep = max(excess, self._raw_limit - self.max_events)  # this trim's, and older ones' up to the slack
                 if len(trimmed) > keep:
                     del trimmed[: len(trimmed) - keep]

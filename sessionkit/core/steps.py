@@ -3,8 +3,8 @@
 Each runs once per step, not once per object, and whatever goes wrong inside one is told
 once as a ``RuntimeWarning`` and never reaches the learner's call (``Recorder._guarded``).
 A flush, a commit and a rollback fire their lifecycle hooks for many objects in set
-order: the step's start and end are recorded, so a read orders those hooks (and only
-those) by label.
+order: where each step opens and closes is noted beside the buffer (a flush or a commit
+record opens one too), so a read orders those hooks, and only those, by label.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import ExecuteStyle
 
-from sessionkit.core.recording import STEP_MARKERS, Recorder, _unlisten, warn
+from sessionkit.core.recording import Recorder, _unlisten, warn
 from sessionkit.core.targets import Target
 
 #: The only style in which ``do_execute`` sends many rows: insertmanyvalues batches.
 _MANY_VALUES = ExecuteStyle.INSERTMANYVALUES
-
-#: The records that say a step opens and closes (a flush or a commit record opens one too); no events.
-STEP_OPENS, STEP_CLOSES = STEP_MARKERS
 
 
 class Steps(Recorder):
@@ -33,6 +30,9 @@ class Steps(Recorder):
         super().__init__(target, sql=sql, max_events=max_events)
         self._in_flush: set[int] = set()
         self._stepping: set[int] = set()  # sessions inside a flush, commit or rollback
+        # (position in the buffer, opens, session key): where a flush, commit or rollback opens and closes
+        self._step_marks: list[tuple[int, bool, int]] = []
+        self._open_steps: set[int] = set()  # sessions whose step the marks placed so far leave open
         self._committed: set[int] = set()
         self._joined_mid_transaction: set[int] = set()
         # id(connection) -> session key, while the connection's transaction lasts; never the
@@ -171,12 +171,25 @@ class Steps(Recorder):
 
     def _on_rollback(self, session: Any) -> None:
         self._stepping.add(session.hash_key)
-        self._mark(STEP_OPENS, session.hash_key)
+        self._mark(session.hash_key, opens=True)
 
-    def _mark(self, marker: str, key: int) -> None:
-        """Record where a step opens or closes: no event, so nobody is woken for it."""
+    def _trim(self) -> None:
+        super()._trim()
+        self._place_marks(self._raw_start)  # the trimmed records' marks: the list stays bounded too
+
+    def _place_marks(self, upto: int) -> None:
+        """Open and close the steps the marks before buffer position ``upto`` say, and forget those marks."""
+        marks, placed = self._step_marks, 0
+        while placed < len(marks) and marks[placed][0] < upto:
+            _, opens, key = marks[placed]
+            (self._open_steps.add if opens else self._open_steps.discard)(key)
+            placed += 1
+        del marks[:placed]
+
+    def _mark(self, key: int, *, opens: bool) -> None:
+        """Note where in the buffer a step opens or closes: beside it, so it is no record and wakes nobody."""
         if self._active:
-            self._raw.append((marker, key))
+            self._step_marks.append((self._raw_start + len(self._raw), opens, key))
 
     def _on_soft_rollback(self, session: Any, previous_transaction: Any) -> None:
         if previous_transaction.parent is None or previous_transaction.nested:
@@ -189,7 +202,7 @@ class Steps(Recorder):
         self._in_flush.discard(key)  # a flush runs in a subtransaction of its own, even when it fails
         if key in self._stepping:
             self._stepping.discard(key)
-            self._mark(STEP_CLOSES, key)
+            self._mark(key, opens=False)
         if transaction.parent is not None:
             return
         self._release_connections(key)

@@ -144,3 +144,13 @@ def test_inside_one_flush_the_log_is_the_witnessed_multiset_in_label_order(
     labels = [t.label for t in tracker.transitions]
     assert labels == sorted(labels, key=lambda label: int(label.rsplit(" ", 1)[1]))
     assert len(labels) == 12
+
+
+def test_the_marks_of_steps_stay_bounded_while_nobody_reads(session: Session) -> None:
+    tracker = track(session, sql=False, max_events=50)
+    for _ in range(300):
+        session.add(Author())
+        session.flush()  # each flush's end is marked
+    assert len(tracker._step_marks) <= 60
+    last = tracker.transitions[-2:]
+    assert [t.hook for t in last] == ["transient_to_pending", "pending_to_persistent"]
