@@ -17,6 +17,7 @@ from sessionkit.jupyter.settings import (
 )
 from sessionkit.jupyter.widget import PictureWidget
 from sessionkit.render.diagram import DEFAULT_MAX_TOKENS, check_max_tokens
+from sessionkit.render.lanes import LaneBook
 from sessionkit.render.panels import DEFAULT_LOG_LENGTH, Picture, render_picture
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class LiveView(PictureWidget):
         self.show_sql = sql
         self.log_length = length
         self.picture = None
+        #: Every object this view has drawn, in order of first sight: a lane each, so its pictures hold still.
+        self.lanes = LaneBook()
         #: The last error met while drawing (shown in the view), or ``None``.
         self.error: Exception | None = None
         self._feed: Feed | None = None
@@ -116,6 +119,7 @@ class LiveView(PictureWidget):
             max_tokens=self.max_tokens,
             log_length=self.log_length,
             show_sql=self.show_sql,
+            lanes=self.lanes,
         )
 
     def _draw_alone(self) -> None:

@@ -28,6 +28,7 @@ from sessionkit.core.events import format_identity
 from sessionkit.core.exceptions import setting_error
 from sessionkit.core.snapshot import ObjectSnapshot, Snapshot
 from sessionkit.core.states import HOOKS, STATE_ORDER, ObjectState
+from sessionkit.render.lanes import MORE, TOKEN_ATTRS, LaneBook, Lanes
 from sessionkit.render.quoting import LABEL_LIMIT, TOOLTIP_LIMIT, clean, html_text, quoted, token_id
 from sessionkit.render.rendering import SAVE_FORMATS, Renderable, RenderError, render
 
@@ -90,6 +91,9 @@ _BADGE_COLORS = {
     "since collected": "#6b7280",
 }
 _HIGHLIGHT = "#dc2626"
+#: Longest last move a caption shows: the caption stays narrower than the five boxes.
+_CAPTION_MOVE = 100
+_ARROW = "\u2192"
 _GREY = "#6b7280"
 
 #: Hooks whose edges run forward, one state to the next: they alone rank the states, left to right.
@@ -167,14 +171,26 @@ class StateDiagram(Renderable):
     shows as SVG (rendered in-process by pygraphviz, see ``Renderable``) with a text summary beside it.
     """
 
-    def __init__(self, snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlight: bool = True) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        *,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        highlight: bool = True,
+        lanes: Lanes | LaneBook | None = None,
+    ) -> None:
         self.snapshot = snapshot
         self.max_tokens = max_tokens
         self.highlight = highlight
         last = snapshot.last_transition if highlight else None
         self._focus = last
         self._columns = _columns(snapshot, max_tokens, None if last is None else last.label)
-        self.digraph: Any = _build(snapshot, self._columns, last)
+        if isinstance(lanes, LaneBook):  # a live view's book: it learns the tokens drawn now
+            lanes.observe(snapshot, (obj for column in self._columns for obj in column.shown))
+            lanes = lanes.lanes(max_tokens)
+        #: Where each token sits: the slots a sequence of pictures shares (a lone picture packs its own).
+        self.lanes = lanes or Lanes.packed((column.shown, column.hidden) for column in self._columns)
+        self.digraph: Any = _build(snapshot, self._columns, last, self.lanes)
 
     @property
     def source(self) -> str:
@@ -208,17 +224,26 @@ class StateDiagram(Renderable):
         return self.summary()
 
 
-def diagram(snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlight: bool = True) -> StateDiagram:
+def diagram(
+    snapshot: Snapshot,
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    highlight: bool = True,
+    lanes: Lanes | LaneBook | None = None,
+) -> StateDiagram:
     """The state diagram of a snapshot (``tracker.diagram(at=...)`` draws one from a tracker).
 
     ``max_tokens`` caps the tokens a state shows (the most recently active ones; the rest
     become a "+N more" token); ``highlight`` marks the most recent transition in red.
+    ``lanes`` (see :mod:`sessionkit.render.lanes`) are the token slots a sequence of pictures
+    shares, so that its boxes, edges and resting tokens hold still from one to the next; a
+    :class:`~sessionkit.render.lanes.LaneBook` instead learns each picture's tokens as they are drawn.
     """
     if not isinstance(snapshot, Snapshot):
         hint = " (use tracker.diagram(), or diagram(tracker.snapshot()))" if hasattr(snapshot, "snapshot") else ""  # type: ignore[unreachable]
         msg = f"diagram() needs a Snapshot, but was given {snapshot!r}{hint}."
         raise TypeError(msg)
-    return StateDiagram(snapshot, max_tokens=check_max_tokens(max_tokens), highlight=bool(highlight))
+    return StateDiagram(snapshot, max_tokens=check_max_tokens(max_tokens), highlight=bool(highlight), lanes=lanes)
 
 
 def check_max_tokens(value: object) -> int:
@@ -234,7 +259,7 @@ def _move(transition: Transition, arrow: str = "->") -> str:
     return f"{transition.label}: {before} {arrow} {transition.after.value} ({transition.hook})"
 
 
-def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) -> Any:
+def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None, lanes: Lanes) -> Any:
     """The graphviz Digraph: one cluster per state (in travel order), tokens inside, hooks as edges."""
     import graphviz
 
@@ -251,15 +276,7 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
             "ranksep": "0.4",
             "labelloc": "b",
         },
-        node_attr={
-            "shape": "box",
-            "style": "rounded,filled",
-            "fillcolor": "white",
-            "fontname": "Helvetica",
-            "fontsize": "11",
-            "height": "0.3",
-            "margin": "0.08,0.03",
-        },
+        node_attr={**TOKEN_ATTRS, "fillcolor": "white"},
         edge_attr={
             "fontname": "Helvetica",
             "fontsize": "9",
@@ -270,13 +287,12 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
     )
     moment = f"after event {snapshot.at}" if snapshot.at else "before any event"
     caption = f"{moment} ({'now' if snapshot.live else 'replayed'}) · {len(snapshot.objects):,} tracked"
-    if last is not None:
-        move = html_text(_move(last, "\u2192"), TOOLTIP_LIMIT)
-        caption += f" · last move: {move}"
-    dot.attr(label=f"<{caption}>")
+    # Always two lines, each narrower than the boxes: a caption that changed the picture's size would move them.
+    move = "no move yet" if last is None else f"last move: {html_text(_move(last, _ARROW), _CAPTION_MOVE)}"
+    dot.attr(label=f"<{caption}<BR/>{move}>")
     focus = None if last is None else last.label
     for column in columns:
-        _draw_column(dot, column, focus, snapshot)
+        _draw_column(dot, column, focus, snapshot, lanes)
     dot.node("database", label="database rows", shape="cylinder", fillcolor="#f3f4f6", fontsize="10", color=_GREY)
     for name, hook in HOOKS.items():
         tail = "database" if hook.before is None else _anchor(hook.before)
@@ -311,8 +327,11 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
     return dot
 
 
-def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapshot) -> None:
+def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapshot, lanes: Lanes) -> None:
     state = column.state
+    fixed: dict[str, str] = {}
+    if lanes.width is not None and lanes.height is not None:
+        fixed = {"fixedsize": "true", "width": f"{lanes.width / 72:.3f}", "height": f"{lanes.height / 72:.3f}"}
     with dot.subgraph(name=CLUSTERS[state]) as cluster:
         cluster.attr(
             label=state.value,
@@ -325,31 +344,40 @@ def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapsho
         )
         ids = [_anchor(state)]
         cluster.node(ids[0], label=STATE_NOTES[state], shape="plaintext", style="", fontsize="9", fontcolor=_GREY)
-        for obj in column.shown:
-            node = token_id(obj.label)
-            ids.append(node)
-            badges = snapshot.badges_of(obj)
-            attrs = {}
-            if _shortened(obj):  # the token shows everything else itself
-                attrs["tooltip"] = quoted(obj.describe(badges))
-            if snapshot.collected_since(obj):
-                attrs["style"] = "rounded,dashed,filled"
-            if obj.label == focus:
-                attrs.update(color=_HIGHLIGHT, penwidth="2.5", fillcolor="#fff1f2", **{"class": "recent"})
-            cluster.node(node, label=_token_label(obj, badges), **attrs)
-        if column.hidden:
-            more = f"more_{state.value}"
-            ids.append(more)
-            cluster.node(
-                more,
-                label=f"+{column.hidden:,} more",
-                style="rounded,dashed",
-                fontcolor=_GREY,
-                tooltip=f"{column.hidden:,} less recently active {state.value} objects are not drawn",
-            )
-        # Pin the column: every token on the state's rank, stacked top to bottom in label order.
-        chain = " -> ".join(reversed(ids)) if len(ids) > 1 else ids[0]
+        for slot, seat in enumerate(lanes.seat(column.shown, column.hidden)):
+            if seat is None:  # an empty slot keeps the box its size
+                ids.append(f"slot_{state.value}_{slot}")
+                cluster.node(ids[-1], label="", style="invis", **(fixed or {"width": "0.1"}))
+            elif seat == MORE:
+                ids.append(f"more_{state.value}")
+                cluster.node(
+                    ids[-1],
+                    label=f"+{column.hidden:,} more",
+                    style="rounded,dashed",
+                    fontcolor=_GREY,
+                    tooltip=f"{column.hidden:,} less recently active {state.value} objects are not drawn",
+                    **fixed,
+                )
+            else:
+                ids.append(_draw_token(cluster, seat, focus, snapshot, fixed))
+        # Pin the column: every slot on the state's rank, stacked top to bottom in lane order.
+        chain = " -> ".join(reversed(ids))
         cluster.body.append(f"\t{{rank=same; edge [style=invis]; {chain}}}\n")
+
+
+def _draw_token(cluster: Any, obj: ObjectSnapshot, focus: str | None, snapshot: Snapshot, fixed: dict[str, str]) -> str:
+    """Draw an object's token; returns its node id."""
+    node = token_id(obj.label)
+    badges = snapshot.badges_of(obj)
+    attrs = dict(fixed)
+    if _shortened(obj):  # the token shows everything else itself
+        attrs["tooltip"] = quoted(obj.describe(badges))
+    if snapshot.collected_since(obj):
+        attrs["style"] = "rounded,dashed,filled"
+    if obj.label == focus:
+        attrs.update(color=_HIGHLIGHT, penwidth="2.5", fillcolor="#fff1f2", **{"class": "recent"})
+    cluster.node(node, label=_token_label(obj, badges), **attrs)
+    return node
 
 
 def _shortened(obj: ObjectSnapshot) -> bool:
