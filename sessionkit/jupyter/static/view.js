@@ -5,7 +5,8 @@
 //   * anywidget (JupyterLab, Notebook 7, VS Code, Colab, marimo): `export default { render }`
 //     draws a LiveView (a `frame` trait) or a ReplayView (`frame`, `step`, `steps`, `interval_ms`).
 //   * a page with no kernel: `mountPlayer(el, framesSource({ steps, frames }))` plays frames
-//     embedded in the page, with the very controls the widget has.
+//     embedded in the page, with the very controls the widget has (a saved replay packs its
+//     frames: `frames: unpackFrames(data)`).
 //   * anything else that can say which frame to show: `mountPlayer(el, source)`, where a source
 //     has steps(), step(), frame(), interval(), go(seq) and subscribe(callback) (see framesSource).
 //
@@ -263,6 +264,26 @@ export function framesSource({ steps, frames, start, interval = DEFAULT_INTERVAL
       return () => listeners.delete(listener);
     },
   };
+}
+
+// The frames of a saved replay, put back together: `data` (sessionkit.jupyter.page.pack) stores
+// each distinct piece (SVG of a box, an edge or a token, a log line, an SQL group) once in
+// `pool`, and each frame as the numbers of its pieces.
+export function unpackFrames(data) {
+  const pool = data.pool;
+  const at = (i) => pool[i];
+  return data.frames.map((f) => ({
+    caption: at(f.caption),
+    current: f.current,
+    svg: f.svg.map(at).join(""),
+    summary: at(f.summary),
+    problem: at(f.problem),
+    dot: at(f.dot),
+    objects: { columns: at(f.objects.columns), rows: f.objects.rows.map(at), more: f.objects.more },
+    log: f.log.map(at),
+    sql: f.sql === null ? null : f.sql.map(at),
+    note: at(f.note),
+  }));
 }
 
 // A source over a ReplayView's model: going to a step sets `step`; Python answers with `frame`.
