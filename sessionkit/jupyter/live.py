@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,7 @@ class LiveView(PictureWidget):
         self.picture = None
         #: Every object this view has drawn, in order of first sight: a lane each, so its pictures hold still.
         self.lanes = LaneBook()
+        self._display_ids: list[str] = []
         #: The last error met while drawing (shown in the view), or ``None``.
         self.error: Exception | None = None
         self._feed: Feed | None = None
@@ -142,6 +144,34 @@ class LiveView(PictureWidget):
         if self.picture is None:
             self._draw_alone()
         return self.picture
+
+    @property
+    def displayed(self) -> bool:
+        """Whether the view was displayed in a notebook (its saved outputs follow it as each cell ends)."""
+        return bool(self._display_ids)
+
+    def _ipython_display_(self) -> None:
+        """Display the view with a display id, so each cell's end can update its saved picture."""
+        from IPython.display import display
+
+        data, metadata = self._repr_mimebundle_()
+        display_id = uuid.uuid4().hex
+        self._display_ids.append(display_id)
+        display(data, metadata=metadata, raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
+
+    def cell_finished(self) -> None:
+        """Update every displayed copy of the view: its static SVG/HTML and text now show the session as it is.
+
+        The widget itself is already up to date; this is what a saved or nbconvert-executed
+        notebook keeps (IPython's ``update_display``, by display id).
+        """
+        if not self._display_ids or self._closed:
+            return
+        from IPython.display import update_display
+
+        data, metadata = self._repr_mimebundle_()
+        for display_id in self._display_ids:
+            update_display(data, metadata=metadata, raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
 
     def detach(self) -> None:
         """Stop updating; the last picture stays."""
