@@ -57,7 +57,7 @@ class LiveView(PictureWidget):
         self.log_length = length
         self.picture = None
         #: Every object this view has drawn, in order of first sight: a lane each, so its pictures hold still.
-        self.lanes = LaneBook()
+        self.lanes = LaneBook(live=True)
         self._display_ids: list[str] = []
         #: The last error met while drawing (shown in the view), or ``None``.
         self.error: Exception | None = None

@@ -24,15 +24,18 @@ from itertools import compress, repeat
 from operator import attrgetter, ge
 from typing import TYPE_CHECKING, Any
 
-from sessionkit.core.events import format_identity
 from sessionkit.core.exceptions import setting_error
 from sessionkit.core.snapshot import ObjectSnapshot, Snapshot
 from sessionkit.core.states import HOOKS, STATE_ORDER, ObjectState
 from sessionkit.render.lanes import MORE, TOKEN_ATTRS, LaneBook, Lanes
-from sessionkit.render.quoting import LABEL_LIMIT, TOOLTIP_LIMIT, clean, html_text, quoted, token_id
+from sessionkit.render.quoting import TOOLTIP_LIMIT, clean, html_text, token_id
 from sessionkit.render.rendering import SAVE_FORMATS, Renderable, RenderError, render
+from sessionkit.render.tokens import HIGHLIGHT as _HIGHLIGHT
+from sessionkit.render.tokens import draw_token
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sessionkit.core.events import Transition
 
 # SAVE_FORMATS, RenderError, render and token_id are the rendering's and the quoting's, importable from here too.
@@ -84,13 +87,6 @@ _FILL = {
     ObjectState.DELETED: "#fee2e2",
     ObjectState.DETACHED: "#dbeafe",
 }
-_BADGE_COLORS = {
-    "dirty": "#b45309",
-    "marked for deletion": "#b91c1c",
-    "expired": "#4b5563",
-    "since collected": "#6b7280",
-}
-_HIGHLIGHT = "#dc2626"
 #: Longest last move a caption shows: the caption stays narrower than the five boxes.
 _CAPTION_MOVE = 100
 _ARROW = "\u2192"
@@ -178,11 +174,16 @@ class StateDiagram(Renderable):
         max_tokens: int = DEFAULT_MAX_TOKENS,
         highlight: bool = True,
         lanes: Lanes | LaneBook | None = None,
+        moves: Sequence[Transition] | None = None,
+        compact: bool = False,
     ) -> None:
         self.snapshot = snapshot
         self.max_tokens = max_tokens
         self.highlight = highlight
+        self.compact = compact
         last = snapshot.last_transition if highlight else None
+        #: The moves drawn in red: the last one, or every move of a step (``moves``).
+        self.moves: tuple[Transition, ...] = tuple(moves) if moves is not None else (() if last is None else (last,))
         self._focus = last
         self._columns = _columns(snapshot, max_tokens, None if last is None else last.label)
         if isinstance(lanes, LaneBook):  # a live view's book: it learns the tokens drawn now
@@ -190,7 +191,7 @@ class StateDiagram(Renderable):
             lanes = lanes.lanes(max_tokens)
         #: Where each token sits: the slots a sequence of pictures shares (a lone picture packs its own).
         self.lanes = lanes or Lanes.packed((column.shown, column.hidden) for column in self._columns)
-        self.digraph: Any = _build(snapshot, self._columns, last, self.lanes)
+        self.digraph: Any = _build(self, last)
 
     @property
     def source(self) -> str:
@@ -213,7 +214,10 @@ class StateDiagram(Renderable):
             if column.hidden:
                 names.append(f"+{column.hidden:,} more ({column.total:,} in all)")
             lines.append(f"  {column.state.value:<11} {', '.join(names) or '-'}")
-        if self._focus is not None:
+        if self.compact or self.moves != ((self._focus,) if self._focus else ()):
+            moved = [clean(_move(move), TOOLTIP_LIMIT) for move in self.moves] or ["nothing"]
+            lines.extend(f"  moved       {move}" for move in moved)
+        elif self._focus is not None:
             lines.append(f"  last move   {clean(_move(self._focus), TOOLTIP_LIMIT)}")
         if snapshot.collected_count:
             recent = ", ".join(clean(label) for label in snapshot.collected[-3:])
@@ -259,10 +263,11 @@ def _move(transition: Transition, arrow: str = "->") -> str:
     return f"{transition.label}: {before} {arrow} {transition.after.value} ({transition.hook})"
 
 
-def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None, lanes: Lanes) -> Any:
+def _build(picture: StateDiagram, last: Transition | None) -> Any:
     """The graphviz Digraph: one cluster per state (in travel order), tokens inside, hooks as edges."""
     import graphviz
 
+    snapshot, compact = picture.snapshot, picture.compact
     dot = graphviz.Digraph(
         "sessionkit",
         graph_attr={
@@ -272,8 +277,8 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None, 
             "fontname": "Helvetica",
             "fontsize": "10",
             "fontcolor": _GREY,
-            "nodesep": "0.12",
-            "ranksep": "0.4",
+            "nodesep": "0.08" if compact else "0.12",
+            "ranksep": "0.25" if compact else "0.4",
             "labelloc": "b",
         },
         node_attr={**TOKEN_ATTRS, "fillcolor": "white"},
@@ -289,11 +294,17 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None, 
     caption = f"{moment} ({'now' if snapshot.live else 'replayed'}) · {len(snapshot.objects):,} tracked"
     # Always two lines, each narrower than the boxes: a caption that changed the picture's size would move them.
     move = "no move yet" if last is None else f"last move: {html_text(_move(last, _ARROW), _CAPTION_MOVE)}"
+    if compact:
+        moved = "; ".join(_move(move, _ARROW).rsplit(" (", 1)[0] for move in picture.moves)
+        move = f"moved: {html_text(moved, _CAPTION_MOVE)}" if moved else "nothing moved"
     dot.attr(label=f"<{caption}<BR/>{move}>")
-    focus = None if last is None else last.label
-    for column in columns:
-        _draw_column(dot, column, focus, snapshot, lanes)
-    dot.node("database", label="database rows", shape="cylinder", fillcolor="#f3f4f6", fontsize="10", color=_GREY)
+    focus = {move.label for move in picture.moves}
+    for column in picture._columns:  # noqa: SLF001 - the picture's own parts
+        _draw_column(dot, column, focus, snapshot, picture.lanes, compact=compact)
+    rows = "rows" if compact else "database rows"
+    hooks = {move.hook for move in picture.moves}
+    hidden = {"style": "invis"} if compact and "loaded_as_persistent" not in hooks else {}
+    dot.node("database", label=rows, shape="cylinder", fillcolor="#f3f4f6", fontsize="10", color=_GREY, **hidden)
     for name, hook in HOOKS.items():
         tail = "database" if hook.before is None else _anchor(hook.before)
         attrs = {
@@ -307,7 +318,10 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None, 
             attrs["weight"] = "10"  # the states stand in one straight row, in travel order
         else:
             attrs["constraint"] = "false"
-        if last is not None and last.hook == name:
+        if compact and name not in hooks:
+            # A step shows the way forward and the arrows its objects took; the other labels keep their room.
+            attrs.update(fontcolor="transparent", color="#d1d5db", **({} if name in _FORWARD else {"style": "invis"}))
+        if name in hooks:
             attrs.update(color=_HIGHLIGHT, fontcolor=_HIGHLIGHT, penwidth="2.5", **{"class": "recent"})
         dot.edge(tail, _anchor(hook.after), **attrs)
     if snapshot.collected_count:
@@ -327,7 +341,9 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None, 
     return dot
 
 
-def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapshot, lanes: Lanes) -> None:
+def _draw_column(
+    dot: Any, column: _Column, focus: set[str], snapshot: Snapshot, lanes: Lanes, *, compact: bool = False
+) -> None:
     state = column.state
     fixed: dict[str, str] = {}
     if lanes.width is not None and lanes.height is not None:
@@ -343,7 +359,8 @@ def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapsho
             fontcolor="#111827",
         )
         ids = [_anchor(state)]
-        cluster.node(ids[0], label=STATE_NOTES[state], shape="plaintext", style="", fontsize="9", fontcolor=_GREY)
+        note = {"label": "", "width": "0.1", "height": "0.1"} if compact else {"label": STATE_NOTES[state]}
+        cluster.node(ids[0], shape="plaintext", style="", fontsize="9", fontcolor=_GREY, **note)
         for slot, seat in enumerate(lanes.seat(column.shown, column.hidden)):
             if seat is None:  # an empty slot keeps the box its size
                 ids.append(f"slot_{state.value}_{slot}")
@@ -359,41 +376,7 @@ def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapsho
                     **fixed,
                 )
             else:
-                ids.append(_draw_token(cluster, seat, focus, snapshot, fixed))
+                ids.append(draw_token(cluster, seat, focus, snapshot, fixed))
         # Pin the column: every slot on the state's rank, stacked top to bottom in lane order.
         chain = " -> ".join(reversed(ids))
         cluster.body.append(f"\t{{rank=same; edge [style=invis]; {chain}}}\n")
-
-
-def _draw_token(cluster: Any, obj: ObjectSnapshot, focus: str | None, snapshot: Snapshot, fixed: dict[str, str]) -> str:
-    """Draw an object's token; returns its node id."""
-    node = token_id(obj.label)
-    badges = snapshot.badges_of(obj)
-    attrs = dict(fixed)
-    if _shortened(obj):  # the token shows everything else itself
-        attrs["tooltip"] = quoted(obj.describe(badges))
-    if snapshot.collected_since(obj):
-        attrs["style"] = "rounded,dashed,filled"
-    if obj.label == focus:
-        attrs.update(color=_HIGHLIGHT, penwidth="2.5", fillcolor="#fff1f2", **{"class": "recent"})
-    cluster.node(node, label=_token_label(obj, badges), **attrs)
-    return node
-
-
-def _shortened(obj: ObjectSnapshot) -> bool:
-    """Whether the token cuts its label or identity short."""
-    identity = "" if obj.identity is None else format_identity(obj.identity)
-    return max(len(obj.label), len(identity)) > LABEL_LIMIT
-
-
-def _token_label(obj: ObjectSnapshot, badges: tuple[str, ...]) -> str:
-    """The token's HTML-like label: the object's label in bold, its identity and badges in small print."""
-    name = html_text(obj.label) or " "  # Graphviz rejects an empty <B></B>
-    small = []
-    if obj.identity is not None:
-        small.append(f"identity {html_text(format_identity(obj.identity))}")
-    if badges:
-        small.append(" · ".join(f'<FONT COLOR="{_BADGE_COLORS[badge]}">{badge}</FONT>' for badge in badges))
-    if not small:
-        return f"<<B>{name}</B>>"
-    return f'<<B>{name}</B><BR/><FONT POINT-SIZE="9">{"<BR/>".join(small)}</FONT>>'

@@ -120,6 +120,9 @@ class LaneBook:
 
     order: dict[str, int] = field(default_factory=dict)
     lines: int = 1
+    #: Pictures of a live session: sub-states (dirty, expired, marked for deletion) come and go with
+    #: no event, so every slot has room for a line of them from the start.
+    live: bool = False
     #: The token texts seen (HTML-like labels), each with its natural width once measured.
     widths: dict[str, float | None] = field(default_factory=dict)
 
@@ -159,6 +162,9 @@ class LaneBook:
         rows = {label: index % max_tokens for label, index in self.order.items()}
         if more:
             self.widths.setdefault(_MORE_TEXT, None)
+        if self.live:
+            self.lines = max(self.lines, 3)
+            self.widths.setdefault(_SMALL.format("marked for deletion"), None)
         width, height = self._measure()
         return Lanes(rows, slots, more=more, width=width, height=height)
 
