@@ -24,6 +24,9 @@ from sessionkit.render.panels import DEFAULT_LOG_LENGTH, Picture, render_picture
 if TYPE_CHECKING:
     from sessionkit.core.tracker import Tracker
 
+#: The first line of a side view's text: what a saved notebook says where no side panel is drawn.
+SIDE_TEXT = "This live view opens in a JupyterLab side panel; where there is none, it is shown here."
+
 
 class LiveView(PictureWidget):
     """The live picture of a tracked session: state diagram, identity map, event log and SQL of each flush.
@@ -172,6 +175,10 @@ class LiveView(PictureWidget):
         data, metadata = self._repr_mimebundle_()
         for display_id in self._display_ids:
             update_display(data, metadata=metadata, raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return f"{SIDE_TEXT}\n{text}" if getattr(self, "side", "") else text
 
     def detach(self) -> None:
         """Stop updating; the last picture stays."""

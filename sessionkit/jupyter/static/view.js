@@ -476,12 +476,49 @@ export function mountPlayer(host, source) {
 }
 
 // ------------------------------------------------------------------ anywidget
-function mountLive(host, model) {
+const SIDE_WAIT_MS = 4000;
+
+function mountPicture(host, model) {
   const picture = createPicture(host);
   const show = () => picture.update(model.get("frame"));
   show();
   model.on("change:frame", show);
   return () => model.off("change:frame", show);
+}
+
+// A live view opened beside the notebook (view(side=True)) is displayed twice: in a JupyterLab
+// side panel (sidecar's `.jupyterlab-sidecar`) and inline. The inline copy folds into one
+// sentence once the side copy is on the page; where none appears, it stays and says so.
+function mountLive(host, model) {
+  const side = model.get("side");
+  if (!side) return mountPicture(host, model);
+  if (host.closest(".jupyterlab-sidecar")) {
+    host.dataset.sessionkitSide = side;
+    return mountPicture(host, model);
+  }
+  const note = element("p", "sessionkit-side-note", "Opening the live view in a side panel\u2026");
+  note.setAttribute("role", "status");
+  const inline = element("div");
+  host.append(note, inline);
+  const stop = mountPicture(inline, model);
+  const started = Date.now();
+  let timer = null;
+  const look = () => {
+    const selector = `.jupyterlab-sidecar [data-sessionkit-side="${side.replace(/[^0-9a-f]/g, "")}"]`;
+    if (document.querySelector(selector)) {
+      inline.hidden = true;
+      note.textContent = "The live view is in the side panel on the right, in sight as you work further down.";
+    } else if (Date.now() - started > SIDE_WAIT_MS) {
+      note.textContent = "There is no side panel here, so the live view is shown inline.";
+    } else {
+      timer = setTimeout(look, 150);
+    }
+  };
+  look();
+  return () => {
+    clearTimeout(timer);
+    stop();
+  };
 }
 
 function render({ model, el }) {
