@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import traitlets
+
 from sessionkit.core.events import Event
 from sessionkit.core.snapshot import Snapshot
 from sessionkit.jupyter.feed import Clock, Feed, Schedule, Throttle, feed_for
@@ -38,6 +40,11 @@ class LiveView(PictureWidget):
     and ``shell`` are for tests: a fake clock, a hand-run timer, an IPython shell whose
     ``post_run_cell`` hook redraws (by default, the current one).
     """
+
+    #: Set when the view is also open in a side panel (``view(side=True)``): the key its copies find each other by.
+    side = traitlets.Unicode("").tag(sync=True)
+    #: The side panel (a ``sidecar.Sidecar``) the view is open in, if any.
+    panel: object = None
 
     def __init__(
         self,

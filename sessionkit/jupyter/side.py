@@ -46,7 +46,8 @@ def open_beside(view: LiveView) -> bool:
         warnings.warn("Not in a Jupyter kernel, so the live view is shown inline.", RuntimeWarning, stacklevel=3)
         return False
     view.side = uuid.uuid4().hex
-    panel = Sidecar(title=f"sessionkit: {view.tracker.target.description}")
+    # Split beside the notebook rather than in the narrow right sidebar: the diagram needs the width.
+    panel = Sidecar(title=f"sessionkit: {view.tracker.target.description}", anchor="split-right")
     with panel:
         display(view)  # type: ignore[no-untyped-call]
     view.panel = panel

@@ -101,3 +101,12 @@ def test_only_html_files(session: Session, tmp_path: Path) -> None:
     with pytest.raises(InvalidSettingError, match=r"\.html"):
         replay.save(tmp_path / "replay.svg")
     replay.close()
+
+
+def test_a_side_view_outside_a_kernel_is_shown_inline_and_says_so(session: Session) -> None:
+    tracker = sessionkit.track(session)
+    with pytest.warns(RuntimeWarning, match="Not in a Jupyter kernel, so the live view is shown inline"):
+        view = tracker.view(side=True)
+    assert view.side == ""
+    assert view.panel is None
+    view.close()

@@ -492,27 +492,35 @@ function mountPicture(host, model) {
 function mountLive(host, model) {
   const side = model.get("side");
   if (!side) return mountPicture(host, model);
-  if (host.closest(".jupyterlab-sidecar")) {
-    host.dataset.sessionkitSide = side;
-    return mountPicture(host, model);
-  }
-  const note = element("p", "sessionkit-side-note", "Opening the live view in a side panel\u2026");
+  // Which copy this is shows only once the page has put it in place: look until it has.
+  const key = side.replace(/[^0-9a-f]/g, "");
+  const note = element("p", "sessionkit-side-note");
   note.setAttribute("role", "status");
+  note.hidden = true;
   const inline = element("div");
   host.append(note, inline);
   const stop = mountPicture(inline, model);
   const started = Date.now();
   let timer = null;
   const look = () => {
-    const selector = `.jupyterlab-sidecar [data-sessionkit-side="${side.replace(/[^0-9a-f]/g, "")}"]`;
-    if (document.querySelector(selector)) {
+    timer = null;
+    if (host.isConnected && host.closest(".jupyterlab-sidecar")) {
+      host.dataset.sessionkitSide = key; // the copy in the side panel: the whole view, nothing to say
+      note.hidden = true;
+      return;
+    }
+    note.hidden = false;
+    if (document.querySelector(`.jupyterlab-sidecar [data-sessionkit-side="${key}"]`)) {
       inline.hidden = true;
       note.textContent = "The live view is in the side panel on the right, in sight as you work further down.";
-    } else if (Date.now() - started > SIDE_WAIT_MS) {
-      note.textContent = "There is no side panel here, so the live view is shown inline.";
-    } else {
-      timer = setTimeout(look, 150);
+      return;
     }
+    if (Date.now() - started > SIDE_WAIT_MS) {
+      note.textContent = "There is no side panel here, so the live view is shown inline.";
+      return;
+    }
+    note.textContent = "Opening the live view in a side panel\u2026";
+    timer = setTimeout(look, 150);
   };
   look();
   return () => {
