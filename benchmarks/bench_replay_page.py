@@ -12,44 +12,35 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import String, create_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from bench_diagram import Base, Item
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 import sessionkit
 
 LIMIT = 1_000_000
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class Author(Base):
-    __tablename__ = "author"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50))
-
-
 def session_of(events: int, objects: int) -> sessionkit.Tracker:
-    """A session whose ``objects`` authors go round add, flush, commit, delete... until ``events`` are recorded."""
+    """A session whose ``objects`` items go round add, flush, commit... until ``events`` are recorded."""
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
     tracker = sessionkit.track(Session, models=Base)
-    authors = [Author(name=f"Author {i}") for i in range(objects)]
+    items = [Item(name=f"Item {i}") for i in range(objects)]
     with Session(engine, expire_on_commit=False) as session:
         round_ = 0
         while len(tracker.events) < events:
-            author = authors[round_ % objects]
+            item = items[round_ % objects]
             step = (round_ // objects) % 3
             if step == 0:
-                session.add(author)
+                session.add(item)
             elif step == 1:
                 session.flush()
             else:
                 session.commit()
             round_ += 1
     tracker.stop()
-    tracker.keep = authors  # type: ignore[attr-defined]
+    tracker.keep = items  # type: ignore[attr-defined]
     return tracker
 
 

@@ -11,31 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
-import sessionkit
 from sessionkit.jupyter.views import ReplayView
 from tests.browser.conftest import save_screenshot
-from tests.browser.test_replay import Player, check_player
-from tests.models import Author, Base
+from tests.browser.test_replay import Player, check_player, tracked_lesson
 
 pytestmark = pytest.mark.browser
 
 
 def saved_lesson(folder: Path) -> tuple[Path, list[dict[str, Any]]]:
     """The browser tests' lesson, saved as replay.html; what each step must show."""
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    session = Session(engine)
-    with sessionkit.track(session, models=Base) as tracker:
-        ann, bob = Author(name="Ann"), Author(name="Bob")
-        session.add_all([ann, bob])
-        session.flush()
-        session.commit()
-        session.delete(bob)
-        session.flush()
-        session.commit()
+    tracker = tracked_lesson()
     replay = ReplayView(tracker)
     try:
         path = replay.save(folder / "replay.html")
