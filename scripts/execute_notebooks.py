@@ -53,11 +53,37 @@ class _CurrentEnvSpecs(KernelSpecManager):
         return KernelSpec(resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict())
 
 
+def nbval_ignores(cell: nbformat.NotebookNode) -> bool:
+    """Whether nbval leaves this cell's output uncompared (its tag or its comment says so)."""
+    return "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []) or "NBVAL_IGNORE_OUTPUT" in cell.source
+
+
+class _NbvalClient(NotebookClient):
+    """nbclient, except that a display update reaches only outputs nbval does not compare.
+
+    A live view updates its saved picture as each cell ends (``update_display_data``).
+    JupyterLab and nbconvert apply that to the earlier output; nbval ignores it and compares
+    the output as first displayed. So a compared output is written as nbval will see it, and
+    an ignored one (``nbval-ignore-output``) as a reader of the saved notebook should: the
+    session when the notebook stopped.
+    """
+
+    def _update_display_id(self, display_id: str, msg: dict[str, Any]) -> None:
+        targets = self._display_id_map.get(display_id, {})
+        compared = {index: outputs for index, outputs in targets.items() if not nbval_ignores(self.nb.cells[index])}
+        for index in compared:
+            del targets[index]
+        try:
+            super()._update_display_id(display_id, msg)
+        finally:
+            targets.update(compared)
+
+
 def execute(path: Path, *, timeout: int = 120) -> nbformat.NotebookNode:
     """Run one notebook top to bottom in a fresh kernel; raises ``CellExecutionError`` on the first error."""
     nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     manager = KernelManager(kernel_name=CURRENT_ENV, kernel_spec_manager=_CurrentEnvSpecs())
-    client = NotebookClient(
+    client = _NbvalClient(
         nb,
         km=manager,
         timeout=timeout,

@@ -65,3 +65,10 @@ def test_rendering_benchmarks_run(script: str, args: tuple[str, ...], shown: str
     out = run(script, *args)
     assert re.search(shown, out)
     assert re.search(r"\d+(\.\d+)? ms", out)
+
+
+def test_replay_page_benchmark_prints_the_size_of_a_saved_replay() -> None:
+    out = run("bench_replay_page.py", "--events", "20", "--objects", "3")
+    found = re.search(r"replay\.html:\s+([\d,]+) KB \(limit 1,000 KB\)", out)
+    assert found, out
+    assert 0 < number(found.group(1)) < 1_000

@@ -188,6 +188,13 @@ class Viewer(Protocol):
     def detach(self) -> None:
         """Stop updating."""
 
+    @property
+    def displayed(self) -> bool:
+        """Whether the view was displayed in a notebook, whose saved output should follow it."""
+
+    def cell_finished(self) -> None:
+        """A cell ended: bring the view's saved outputs up to date."""
+
 
 class Feed:
     """One tracker's subscription, shared by all its live views: one snapshot per redraw, views in sync."""
@@ -205,6 +212,12 @@ class Feed:
     def _after_cell(self, result: object = None) -> None:  # noqa: ARG002
         # A cell can change sub-states (dirty, expired) without any event: look again.
         self.throttle.poke()
+        views = [view for view in self.views if view.displayed]
+        if views:
+            # Displayed views update their saved pictures now, while the cell's output is still open.
+            self.throttle.flush()
+            for view in views:
+                view.cell_finished()
 
     def attach(self, view: Viewer) -> None:
         """Add a view and draw it (and the others) now."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+import traitlets
 
 from sessionkit.core.events import Event
 from sessionkit.core.snapshot import Snapshot
@@ -17,10 +20,14 @@ from sessionkit.jupyter.settings import (
 )
 from sessionkit.jupyter.widget import PictureWidget
 from sessionkit.render.diagram import DEFAULT_MAX_TOKENS, check_max_tokens
+from sessionkit.render.lanes import LaneBook
 from sessionkit.render.panels import DEFAULT_LOG_LENGTH, Picture, render_picture
 
 if TYPE_CHECKING:
     from sessionkit.core.tracker import Tracker
+
+#: The first line of a side view's text: what a saved notebook says where no side panel is drawn.
+SIDE_TEXT = "This live view opens in a JupyterLab side panel; where there is none, it is shown here."
 
 
 class LiveView(PictureWidget):
@@ -33,6 +40,11 @@ class LiveView(PictureWidget):
     and ``shell`` are for tests: a fake clock, a hand-run timer, an IPython shell whose
     ``post_run_cell`` hook redraws (by default, the current one).
     """
+
+    #: Set when the view is also open in a side panel (``view(side=True)``): the key its copies find each other by.
+    side = traitlets.Unicode("").tag(sync=True)
+    #: The side panel (a ``sidecar.Sidecar``) the view is open in, if any.
+    panel: object = None
 
     def __init__(
         self,
@@ -54,6 +66,9 @@ class LiveView(PictureWidget):
         self.show_sql = sql
         self.log_length = length
         self.picture = None
+        #: Every object this view has drawn, in order of first sight: a lane each, so its pictures hold still.
+        self.lanes = LaneBook(live=True)
+        self._display_ids: list[str] = []
         #: The last error met while drawing (shown in the view), or ``None``.
         self.error: Exception | None = None
         self._feed: Feed | None = None
@@ -116,6 +131,7 @@ class LiveView(PictureWidget):
             max_tokens=self.max_tokens,
             log_length=self.log_length,
             show_sql=self.show_sql,
+            lanes=self.lanes,
         )
 
     def _draw_alone(self) -> None:
@@ -138,6 +154,38 @@ class LiveView(PictureWidget):
         if self.picture is None:
             self._draw_alone()
         return self.picture
+
+    @property
+    def displayed(self) -> bool:
+        """Whether the view was displayed in a notebook (its saved outputs follow it as each cell ends)."""
+        return bool(self._display_ids)
+
+    def _ipython_display_(self) -> None:
+        """Display the view with a display id, so each cell's end can update its saved picture."""
+        from IPython.display import display
+
+        data, metadata = self._repr_mimebundle_()
+        display_id = uuid.uuid4().hex
+        self._display_ids.append(display_id)
+        display(data, metadata=metadata, raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
+
+    def cell_finished(self) -> None:
+        """Update every displayed copy of the view: its static SVG/HTML and text now show the session as it is.
+
+        The widget itself is already up to date; this is what a saved or nbconvert-executed
+        notebook keeps (IPython's ``update_display``, by display id).
+        """
+        if not self._display_ids or self._closed:
+            return
+        from IPython.display import update_display
+
+        data, metadata = self._repr_mimebundle_()
+        for display_id in self._display_ids:
+            update_display(data, metadata=metadata, raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return f"{SIDE_TEXT}\n{text}" if getattr(self, "side", "") else text
 
     def detach(self) -> None:
         """Stop updating; the last picture stays."""

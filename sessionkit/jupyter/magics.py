@@ -64,7 +64,7 @@ MAP_ROWS = 200
 USAGE = """\
   %sessionkit track NAME [--models BASE]  track the Session, sessionmaker, scoped_session or Session subclass NAME
                                           (no NAME: every Session); BASE: your declarative base, to see new objects
-  %sessionkit view                        a live diagram, identity map, event log and SQL, redrawn as cells run
+  %sessionkit view [--side]               a live diagram, identity map, event log and SQL, redrawn as cells run
   %sessionkit diagram                     the state diagram now
   %sessionkit log [-n N]                  the last N events in words
   %sessionkit sql                         the SQL each flush sent
@@ -103,6 +103,7 @@ def _named(name: str) -> _Decorator:
 @argument("name", nargs="?", help="track: a session in the notebook; the others: a tracked name")
 @argument("--models", metavar="BASE", help="track: a declarative base, so new objects show as transient")
 @argument("-n", type=int, metavar="N", help="log: how many recent events to list")
+@argument("--side", action="store_true", help="view: in a JupyterLab side panel, in sight as you work further down")
 @_named("sessionkit")
 def _line_arguments() -> None:
     """Watch a SQLAlchemy Session (%sessionkit alone: what is tracked, and this help)."""
@@ -286,7 +287,7 @@ class SessionkitMagics(Magics, Configurable):
 
     def _view(self, args: Any) -> LiveView:
         tracker = self._tracker(args.name)
-        view = tracker.view(max_redraws_per_second=self.max_redraws_per_second, **self._view_settings())
+        view = tracker.view(side=args.side, max_redraws_per_second=self.max_redraws_per_second, **self._view_settings())
         self.views.append(view)
         return view
 

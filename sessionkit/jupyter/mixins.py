@@ -18,8 +18,14 @@ class TrackerViews:
     notebook shows), with a ``RuntimeWarning`` that says how to get live views.
     """
 
-    def view(self, **options: Any) -> LiveView:
-        """A live widget of the diagram, identity map, event log and SQL, redrawn as events arrive."""
+    def view(self, *, side: bool = False, **options: Any) -> LiveView:
+        """A live widget of the diagram, identity map, event log and SQL, redrawn as events arrive.
+
+        ``side=True`` also opens it in a JupyterLab side panel (the ``sidecar`` package), where
+        it stays in sight as the learner works further down; the view returned (shown inline)
+        then folds into one sentence saying where the view is, or, where no side panel
+        appears, stays inline and says so.
+        """
         from sessionkit.jupyter.pictures import still_view, widgets_missing
 
         tracker = cast("Tracker", self)
@@ -27,7 +33,12 @@ class TrackerViews:
             return cast("LiveView", still_view(tracker, **options))
         from sessionkit.jupyter.views import LiveView
 
-        return LiveView(tracker, **options)
+        view = LiveView(tracker, **options)
+        if side:
+            from sessionkit.jupyter.side import open_beside
+
+            open_beside(view)
+        return view
 
     def replay(self, **options: Any) -> ReplayView:
         """A widget with Play, a slider and step buttons over the recorded events: the session after each one."""

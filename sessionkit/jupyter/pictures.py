@@ -24,6 +24,7 @@ from sessionkit.jupyter.settings import (
     check_show_sql,
 )
 from sessionkit.render.diagram import DEFAULT_MAX_TOKENS, check_max_tokens
+from sessionkit.render.lanes import LaneBook
 from sessionkit.render.panels import DEFAULT_LOG_LENGTH, Picture, render_picture
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class Recording:
         self.max_tokens = max_tokens
         self.show_sql = show_sql
         self.log_length = log_length
+        book = LaneBook()
+        book.observe_events(self.events)
+        #: The token slots every step's picture shares: its boxes and edges hold still from step to step.
+        self.lanes = book.lanes(max_tokens)
 
     def nearest(self, seq: int) -> int:
         """The recorded event at ``seq``, or the last one before it (the first if none is; 0 if none was recorded)."""
@@ -87,6 +92,7 @@ class Recording:
             log_length=self.log_length,
             show_sql=self.show_sql,
             current=seq,
+            lanes=self.lanes,
         )
 
 

@@ -8,11 +8,14 @@ frames embedded in a page, with no kernel behind it.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import traitlets
 
 from sessionkit.core.events import Event
+from sessionkit.core.exceptions import InvalidSettingError
 from sessionkit.jupyter.pictures import DEFAULT_INTERVAL_MS, Recording
 from sessionkit.jupyter.settings import check_interval_ms, check_log_length, check_seq, check_show_sql
 from sessionkit.jupyter.widget import PictureWidget
@@ -21,6 +24,9 @@ from sessionkit.render.panels import DEFAULT_LOG_LENGTH, Picture
 
 if TYPE_CHECKING:
     from sessionkit.core.tracker import Tracker
+
+#: The most steps a replay's ``text/html`` plays (past that it is the still picture; ``save()`` has them all).
+MAX_PLAYER_STEPS = 300
 
 
 class ReplayView(PictureWidget):
@@ -108,3 +114,40 @@ class ReplayView(PictureWidget):
     def picture_at(self, seq: int) -> Picture:
         """The picture of the session right after event ``seq`` (which must be one of the steps)."""
         return self._recording.picture_at(seq)
+
+    def html(self) -> str:
+        """The replay as one HTML block that plays with no kernel: every frame, the player and its controls.
+
+        Where scripts do not run, the block shows the last frame and the steps in words.
+        """
+        from sessionkit.jupyter.page import pack, player_html
+
+        recording = self._recording
+        pictures = [recording.picture_at(seq) for seq in recording.seqs] or [recording.picture_at(0)]
+        data = pack(
+            recording.seqs, [picture.frame() for picture in pictures], start=self.step, interval=self.interval_ms
+        )
+        steps = [(event.seq, event.describe()) for event in recording.events]
+        return player_html(data, pictures[-1], steps)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the replay to ``path`` as one self-contained HTML file that plays offline; returns the path.
+
+        Play, the slider, the step buttons and the arrow keys work as in the notebook, with
+        each step's event in words and the SQL so far. The file loads no URL.
+        """
+        from sessionkit.jupyter.page import player_page
+
+        target = Path(path)
+        if target.suffix.lower() not in (".html", ".htm"):
+            msg = f"a replay is saved as HTML: give a file name ending in .html, not {str(path)!r}."
+            raise InvalidSettingError(msg)
+        title = f"sessionkit replay: {self._recording.description}"
+        target.write_text(player_page(self.html(), title), encoding="utf-8")
+        return target
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        data, metadata = super()._repr_mimebundle_(**kwargs)
+        if len(self._recording.seqs) <= MAX_PLAYER_STEPS:
+            data["text/html"] = self.html()  # nbconvert and course sites can scrub it too
+        return data, metadata

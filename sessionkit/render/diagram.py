@@ -24,14 +24,18 @@ from itertools import compress, repeat
 from operator import attrgetter, ge
 from typing import TYPE_CHECKING, Any
 
-from sessionkit.core.events import format_identity
 from sessionkit.core.exceptions import setting_error
 from sessionkit.core.snapshot import ObjectSnapshot, Snapshot
 from sessionkit.core.states import HOOKS, STATE_ORDER, ObjectState
-from sessionkit.render.quoting import LABEL_LIMIT, TOOLTIP_LIMIT, clean, html_text, quoted, token_id
+from sessionkit.render.lanes import MORE, TOKEN_ATTRS, LaneBook, Lanes
+from sessionkit.render.quoting import TOOLTIP_LIMIT, clean, html_text, token_id
 from sessionkit.render.rendering import SAVE_FORMATS, Renderable, RenderError, render
+from sessionkit.render.tokens import HIGHLIGHT as _HIGHLIGHT
+from sessionkit.render.tokens import draw_token
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sessionkit.core.events import Transition
 
 # SAVE_FORMATS, RenderError, render and token_id are the rendering's and the quoting's, importable from here too.
@@ -83,13 +87,9 @@ _FILL = {
     ObjectState.DELETED: "#fee2e2",
     ObjectState.DETACHED: "#dbeafe",
 }
-_BADGE_COLORS = {
-    "dirty": "#b45309",
-    "marked for deletion": "#b91c1c",
-    "expired": "#4b5563",
-    "since collected": "#6b7280",
-}
-_HIGHLIGHT = "#dc2626"
+#: Longest last move a caption shows: the caption stays narrower than the five boxes.
+_CAPTION_MOVE = 100
+_ARROW = "\u2192"
 _GREY = "#6b7280"
 
 #: Hooks whose edges run forward, one state to the next: they alone rank the states, left to right.
@@ -167,14 +167,31 @@ class StateDiagram(Renderable):
     shows as SVG (rendered in-process by pygraphviz, see ``Renderable``) with a text summary beside it.
     """
 
-    def __init__(self, snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlight: bool = True) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        *,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        highlight: bool = True,
+        lanes: Lanes | LaneBook | None = None,
+        moves: Sequence[Transition] | None = None,
+        compact: bool = False,
+    ) -> None:
         self.snapshot = snapshot
         self.max_tokens = max_tokens
         self.highlight = highlight
+        self.compact = compact
         last = snapshot.last_transition if highlight else None
+        #: The moves drawn in red: the last one, or every move of a step (``moves``).
+        self.moves: tuple[Transition, ...] = tuple(moves) if moves is not None else (() if last is None else (last,))
         self._focus = last
         self._columns = _columns(snapshot, max_tokens, None if last is None else last.label)
-        self.digraph: Any = _build(snapshot, self._columns, last)
+        if isinstance(lanes, LaneBook):  # a live view's book: it learns the tokens drawn now
+            lanes.observe(snapshot, (obj for column in self._columns for obj in column.shown))
+            lanes = lanes.lanes(max_tokens)
+        #: Where each token sits: the slots a sequence of pictures shares (a lone picture packs its own).
+        self.lanes = lanes or Lanes.packed((column.shown, column.hidden) for column in self._columns)
+        self.digraph: Any = _build(self, last)
 
     @property
     def source(self) -> str:
@@ -197,7 +214,10 @@ class StateDiagram(Renderable):
             if column.hidden:
                 names.append(f"+{column.hidden:,} more ({column.total:,} in all)")
             lines.append(f"  {column.state.value:<11} {', '.join(names) or '-'}")
-        if self._focus is not None:
+        if self.compact or self.moves != ((self._focus,) if self._focus else ()):
+            moved = [clean(_move(move), TOOLTIP_LIMIT) for move in self.moves] or ["nothing"]
+            lines.extend(f"  moved       {move}" for move in moved)
+        elif self._focus is not None:
             lines.append(f"  last move   {clean(_move(self._focus), TOOLTIP_LIMIT)}")
         if snapshot.collected_count:
             recent = ", ".join(clean(label) for label in snapshot.collected[-3:])
@@ -208,17 +228,26 @@ class StateDiagram(Renderable):
         return self.summary()
 
 
-def diagram(snapshot: Snapshot, *, max_tokens: int = DEFAULT_MAX_TOKENS, highlight: bool = True) -> StateDiagram:
+def diagram(
+    snapshot: Snapshot,
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    highlight: bool = True,
+    lanes: Lanes | LaneBook | None = None,
+) -> StateDiagram:
     """The state diagram of a snapshot (``tracker.diagram(at=...)`` draws one from a tracker).
 
     ``max_tokens`` caps the tokens a state shows (the most recently active ones; the rest
     become a "+N more" token); ``highlight`` marks the most recent transition in red.
+    ``lanes`` (see :mod:`sessionkit.render.lanes`) are the token slots a sequence of pictures
+    shares, so that its boxes, edges and resting tokens hold still from one to the next; a
+    :class:`~sessionkit.render.lanes.LaneBook` instead learns each picture's tokens as they are drawn.
     """
     if not isinstance(snapshot, Snapshot):
         hint = " (use tracker.diagram(), or diagram(tracker.snapshot()))" if hasattr(snapshot, "snapshot") else ""  # type: ignore[unreachable]
         msg = f"diagram() needs a Snapshot, but was given {snapshot!r}{hint}."
         raise TypeError(msg)
-    return StateDiagram(snapshot, max_tokens=check_max_tokens(max_tokens), highlight=bool(highlight))
+    return StateDiagram(snapshot, max_tokens=check_max_tokens(max_tokens), highlight=bool(highlight), lanes=lanes)
 
 
 def check_max_tokens(value: object) -> int:
@@ -234,10 +263,11 @@ def _move(transition: Transition, arrow: str = "->") -> str:
     return f"{transition.label}: {before} {arrow} {transition.after.value} ({transition.hook})"
 
 
-def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) -> Any:
+def _build(picture: StateDiagram, last: Transition | None) -> Any:
     """The graphviz Digraph: one cluster per state (in travel order), tokens inside, hooks as edges."""
     import graphviz
 
+    snapshot, compact = picture.snapshot, picture.compact
     dot = graphviz.Digraph(
         "sessionkit",
         graph_attr={
@@ -247,19 +277,11 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
             "fontname": "Helvetica",
             "fontsize": "10",
             "fontcolor": _GREY,
-            "nodesep": "0.12",
-            "ranksep": "0.4",
+            "nodesep": "0.08" if compact else "0.12",
+            "ranksep": "0.25" if compact else "0.4",
             "labelloc": "b",
         },
-        node_attr={
-            "shape": "box",
-            "style": "rounded,filled",
-            "fillcolor": "white",
-            "fontname": "Helvetica",
-            "fontsize": "11",
-            "height": "0.3",
-            "margin": "0.08,0.03",
-        },
+        node_attr={**TOKEN_ATTRS, "fillcolor": "white"},
         edge_attr={
             "fontname": "Helvetica",
             "fontsize": "9",
@@ -270,14 +292,19 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
     )
     moment = f"after event {snapshot.at}" if snapshot.at else "before any event"
     caption = f"{moment} ({'now' if snapshot.live else 'replayed'}) · {len(snapshot.objects):,} tracked"
-    if last is not None:
-        move = html_text(_move(last, "\u2192"), TOOLTIP_LIMIT)
-        caption += f" · last move: {move}"
-    dot.attr(label=f"<{caption}>")
-    focus = None if last is None else last.label
-    for column in columns:
-        _draw_column(dot, column, focus, snapshot)
-    dot.node("database", label="database rows", shape="cylinder", fillcolor="#f3f4f6", fontsize="10", color=_GREY)
+    # Always two lines, each narrower than the boxes: a caption that changed the picture's size would move them.
+    move = "no move yet" if last is None else f"last move: {html_text(_move(last, _ARROW), _CAPTION_MOVE)}"
+    if compact:
+        moved = "; ".join(_move(move, _ARROW).rsplit(" (", 1)[0] for move in picture.moves)
+        move = f"moved: {html_text(moved, _CAPTION_MOVE)}" if moved else "nothing moved"
+    dot.attr(label=f"<{caption}<BR/>{move}>")
+    focus = {move.label for move in picture.moves}
+    for column in picture._columns:  # noqa: SLF001 - the picture's own parts
+        _draw_column(dot, column, focus, snapshot, picture.lanes, compact=compact)
+    rows = "rows" if compact else "database rows"
+    hooks = {move.hook for move in picture.moves}
+    hidden = {"style": "invis"} if compact and "loaded_as_persistent" not in hooks else {}
+    dot.node("database", label=rows, shape="cylinder", fillcolor="#f3f4f6", fontsize="10", color=_GREY, **hidden)
     for name, hook in HOOKS.items():
         tail = "database" if hook.before is None else _anchor(hook.before)
         attrs = {
@@ -291,7 +318,10 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
             attrs["weight"] = "10"  # the states stand in one straight row, in travel order
         else:
             attrs["constraint"] = "false"
-        if last is not None and last.hook == name:
+        if compact and name not in hooks:
+            # A step shows the way forward and the arrows its objects took; the other labels keep their room.
+            attrs.update(fontcolor="transparent", color="#d1d5db", **({} if name in _FORWARD else {"style": "invis"}))
+        if name in hooks:
             attrs.update(color=_HIGHLIGHT, fontcolor=_HIGHLIGHT, penwidth="2.5", **{"class": "recent"})
         dot.edge(tail, _anchor(hook.after), **attrs)
     if snapshot.collected_count:
@@ -311,8 +341,13 @@ def _build(snapshot: Snapshot, columns: list[_Column], last: Transition | None) 
     return dot
 
 
-def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapshot) -> None:
+def _draw_column(
+    dot: Any, column: _Column, focus: set[str], snapshot: Snapshot, lanes: Lanes, *, compact: bool = False
+) -> None:
     state = column.state
+    fixed: dict[str, str] = {}
+    if lanes.width is not None and lanes.height is not None:
+        fixed = {"fixedsize": "true", "width": f"{lanes.width / 72:.3f}", "height": f"{lanes.height / 72:.3f}"}
     with dot.subgraph(name=CLUSTERS[state]) as cluster:
         cluster.attr(
             label=state.value,
@@ -324,48 +359,24 @@ def _draw_column(dot: Any, column: _Column, focus: str | None, snapshot: Snapsho
             fontcolor="#111827",
         )
         ids = [_anchor(state)]
-        cluster.node(ids[0], label=STATE_NOTES[state], shape="plaintext", style="", fontsize="9", fontcolor=_GREY)
-        for obj in column.shown:
-            node = token_id(obj.label)
-            ids.append(node)
-            badges = snapshot.badges_of(obj)
-            attrs = {}
-            if _shortened(obj):  # the token shows everything else itself
-                attrs["tooltip"] = quoted(obj.describe(badges))
-            if snapshot.collected_since(obj):
-                attrs["style"] = "rounded,dashed,filled"
-            if obj.label == focus:
-                attrs.update(color=_HIGHLIGHT, penwidth="2.5", fillcolor="#fff1f2", **{"class": "recent"})
-            cluster.node(node, label=_token_label(obj, badges), **attrs)
-        if column.hidden:
-            more = f"more_{state.value}"
-            ids.append(more)
-            cluster.node(
-                more,
-                label=f"+{column.hidden:,} more",
-                style="rounded,dashed",
-                fontcolor=_GREY,
-                tooltip=f"{column.hidden:,} less recently active {state.value} objects are not drawn",
-            )
-        # Pin the column: every token on the state's rank, stacked top to bottom in label order.
-        chain = " -> ".join(reversed(ids)) if len(ids) > 1 else ids[0]
+        note = {"label": "", "width": "0.1", "height": "0.1"} if compact else {"label": STATE_NOTES[state]}
+        cluster.node(ids[0], shape="plaintext", style="", fontsize="9", fontcolor=_GREY, **note)
+        for slot, seat in enumerate(lanes.seat(column.shown, column.hidden)):
+            if seat is None:  # an empty slot keeps the box its size
+                ids.append(f"slot_{state.value}_{slot}")
+                cluster.node(ids[-1], label="", style="invis", **(fixed or {"width": "0.1"}))
+            elif seat == MORE:
+                ids.append(f"more_{state.value}")
+                cluster.node(
+                    ids[-1],
+                    label=f"+{column.hidden:,} more",
+                    style="rounded,dashed",
+                    fontcolor=_GREY,
+                    tooltip=f"{column.hidden:,} less recently active {state.value} objects are not drawn",
+                    **fixed,
+                )
+            else:
+                ids.append(draw_token(cluster, seat, focus, snapshot, fixed))
+        # Pin the column: every slot on the state's rank, stacked top to bottom in lane order.
+        chain = " -> ".join(reversed(ids))
         cluster.body.append(f"\t{{rank=same; edge [style=invis]; {chain}}}\n")
-
-
-def _shortened(obj: ObjectSnapshot) -> bool:
-    """Whether the token cuts its label or identity short."""
-    identity = "" if obj.identity is None else format_identity(obj.identity)
-    return max(len(obj.label), len(identity)) > LABEL_LIMIT
-
-
-def _token_label(obj: ObjectSnapshot, badges: tuple[str, ...]) -> str:
-    """The token's HTML-like label: the object's label in bold, its identity and badges in small print."""
-    name = html_text(obj.label) or " "  # Graphviz rejects an empty <B></B>
-    small = []
-    if obj.identity is not None:
-        small.append(f"identity {html_text(format_identity(obj.identity))}")
-    if badges:
-        small.append(" · ".join(f'<FONT COLOR="{_BADGE_COLORS[badge]}">{badge}</FONT>' for badge in badges))
-    if not small:
-        return f"<<B>{name}</B>>"
-    return f'<<B>{name}</B><BR/><FONT POINT-SIZE="9">{"<BR/>".join(small)}</FONT>>'

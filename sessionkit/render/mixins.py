@@ -43,7 +43,7 @@ class SnapshotTables:
 
 
 class TrackerPictures:
-    """A tracker's state diagram and its log as DataFrames."""
+    """A tracker's state diagram, its step pictures and its log as DataFrames."""
 
     def to_frame(self: Recorded) -> DataFrame:
         """The event log as a pandas DataFrame."""
@@ -62,3 +62,15 @@ class TrackerPictures:
         from sessionkit.render.diagram import diagram
 
         return diagram(self.snapshot(at=at), **options)
+
+    def step(self: Recorded, since: int | None = None, *, max_tokens: int = 12) -> StateDiagram:
+        """One lesson step in a compact picture: the five boxes now, every move since the last ``step()`` in red.
+
+        Put it at the end of a cell (or ``display()`` it) under each step of a lesson: it shows
+        as SVG with a plain-text summary of the boxes and the moves. ``since=seq`` shows the
+        moves after event ``seq`` instead. A tracker's step pictures share their lanes: boxes
+        keep their size and objects their rows from one step to the next.
+        """
+        from sessionkit.render.step import step_picture
+
+        return step_picture(self, since, max_tokens=max_tokens)

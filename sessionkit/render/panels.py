@@ -19,6 +19,7 @@ from typing import TypedDict
 from sessionkit.core.events import Event, format_identity
 from sessionkit.core.snapshot import Snapshot
 from sessionkit.render.diagram import DEFAULT_MAX_TOKENS
+from sessionkit.render.lanes import LaneBook, Lanes
 from sessionkit.render.sql import (
     PARAMETERS_WIDTH,
     SqlGroup,
@@ -210,14 +211,14 @@ def inline_svg(svg: str) -> str:
     return re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL).strip()
 
 
-def draw_diagram(snapshot: Snapshot, max_tokens: int) -> Diagram:
-    """The state diagram of ``snapshot``; if it cannot be drawn, no SVG but the reason and the DOT text."""
+def draw_diagram(snapshot: Snapshot, max_tokens: int, lanes: Lanes | LaneBook | None = None) -> Diagram:
+    """The state diagram of ``snapshot`` in ``lanes``; if it cannot be drawn, no SVG but the reason and the DOT text."""
     from sessionkit.render.diagram import diagram
 
     source = ""
     summary = snapshot.summary()
     try:
-        picture = diagram(snapshot, max_tokens=max_tokens)
+        picture = diagram(snapshot, max_tokens=max_tokens, lanes=lanes)
         source, summary = picture.source, picture.summary()
         svg = picture.svg()
     except Exception as error:  # noqa: BLE001 - the learner sees the reason, never a traceback
@@ -328,11 +329,15 @@ def render_picture(
     log_length: int = DEFAULT_LOG_LENGTH,
     show_sql: bool = True,
     current: int | None = None,
+    lanes: Lanes | LaneBook | None = None,
 ) -> Picture:
-    """Draw everything a view shows of ``snapshot``, with ``events`` as the log (oldest first)."""
+    """Draw everything a view shows of ``snapshot``, with ``events`` as the log (oldest first).
+
+    ``lanes`` are the token slots the pictures of one view share (see :mod:`sessionkit.render.lanes`).
+    """
     return Picture(
         caption=caption,
-        diagram=draw_diagram(snapshot, max_tokens),
+        diagram=draw_diagram(snapshot, max_tokens, lanes),
         objects=object_rows(snapshot),
         log=log_entries(events[-log_length:]),
         sql=tuple(group.frame() for group in sql_groups(events)) if show_sql else None,

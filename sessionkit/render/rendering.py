@@ -23,9 +23,9 @@ from sessionkit.core.exceptions import InvalidSettingError, SessionkitError
 from sessionkit.render.quoting import TOOLTIP_LIMIT, clean
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator
+    from collections.abc import Collection, Iterator, Sequence
 
-__all__ = ["SAVE_FORMATS", "RenderError", "Renderable", "render"]
+__all__ = ["SAVE_FORMATS", "RenderError", "Renderable", "node_sizes", "render"]
 
 #: File suffixes ``StateDiagram.save()`` accepts: what the bundled Graphviz renders, and DOT text.
 SAVE_FORMATS = ("svg", "svgz", "png", "pdf", "jpg", "jpeg", "gif", "ps", "eps", "json", "xdot", "dot", "gv")
@@ -161,3 +161,30 @@ def render(source: str, fmt: str = "svg") -> bytes:
     reason = errors[0] if errors else f"{type(failure).__name__}: {failure}" if failure else "no output"
     msg = f"Could not render the state diagram as {fmt}: {clean(reason, TOOLTIP_LIMIT)}"
     raise RenderError(msg) from failure
+
+
+def node_sizes(labels: Sequence[str], node: str) -> list[tuple[float, float]]:
+    """The natural ``(width, height)`` in points of a node with each HTML-like label, as Graphviz lays it out.
+
+    ``node`` is the DOT node attribute list they share (shape, fonts, margins). Raises
+    ``RenderError`` if pygraphviz is missing or Graphviz fails.
+    """
+    try:
+        import pygraphviz
+    except ImportError as error:
+        msg = "Could not measure the state diagram's tokens: pygraphviz is not installed (pip install pygraphviz)."
+        raise RenderError(msg) from error
+    body = "".join(f"n{index} [label=<{label}>];\n" for index, label in enumerate(labels))
+    graph = pygraphviz.AGraph(string=f"digraph {{ node [{node}];\n{body}}}")
+    with _captured_stderr() as messages:
+        try:
+            graph.layout(prog="dot")
+        except Exception as error:
+            msg = f"Could not measure the state diagram's tokens: {clean(str(error), TOOLTIP_LIMIT)}"
+            raise RenderError(msg) from error
+    _pass_on(messages)
+    sizes = []
+    for index in range(len(labels)):
+        attrs = graph.get_node(f"n{index}").attr
+        sizes.append((float(attrs["width"]) * 72, float(attrs["height"]) * 72))
+    return sizes

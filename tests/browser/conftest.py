@@ -429,7 +429,8 @@ class BrowserMonitor:
     def handle_route(self, route: Any) -> None:
         url = route.request.url
         parsed = urlparse(url)
-        if parsed.scheme in {"data", "blob", "about"} or parsed.hostname in LOCAL_HOSTS:
+        on_disk = parsed.scheme == "file" and not parsed.hostname  # a page saved on this machine (file:///...)
+        if parsed.scheme in {"data", "blob", "about"} or on_disk or parsed.hostname in LOCAL_HOSTS:
             self.allowed += 1
             route.continue_()
         else:

@@ -166,8 +166,8 @@ def test_replay_by_its_own_controls_in_jupyterlab(
 
 
 # ---------------------------------------------------------------------- no kernel
-def frames_of_a_lesson() -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The lesson of the notebook run here, in this process: the steps, their frames, what each must show."""
+def tracked_lesson() -> sessionkit.Tracker:
+    """The lesson of the notebook, run here in this process, tracked."""
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
     session = Session(engine)
@@ -179,6 +179,12 @@ def frames_of_a_lesson() -> tuple[list[int], list[dict[str, Any]], list[dict[str
         session.delete(bob)
         session.flush()
         session.commit()
+    return tracker
+
+
+def frames_of_a_lesson() -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The lesson of the notebook run here, in this process: the steps, their frames, what each must show."""
+    tracker = tracked_lesson()
     replay = ReplayView(tracker)
     try:
         steps = replay.steps

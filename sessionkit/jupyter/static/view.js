@@ -5,7 +5,8 @@
 //   * anywidget (JupyterLab, Notebook 7, VS Code, Colab, marimo): `export default { render }`
 //     draws a LiveView (a `frame` trait) or a ReplayView (`frame`, `step`, `steps`, `interval_ms`).
 //   * a page with no kernel: `mountPlayer(el, framesSource({ steps, frames }))` plays frames
-//     embedded in the page, with the very controls the widget has.
+//     embedded in the page, with the very controls the widget has (a saved replay packs its
+//     frames: `frames: unpackFrames(data)`).
 //   * anything else that can say which frame to show: `mountPlayer(el, source)`, where a source
 //     has steps(), step(), frame(), interval(), go(seq) and subscribe(callback) (see framesSource).
 //
@@ -265,6 +266,26 @@ export function framesSource({ steps, frames, start, interval = DEFAULT_INTERVAL
   };
 }
 
+// The frames of a saved replay, put back together: `data` (sessionkit.jupyter.page.pack) stores
+// each distinct piece (SVG of a box, an edge or a token, a log line, an SQL group) once in
+// `pool`, and each frame as the numbers of its pieces.
+export function unpackFrames(data) {
+  const pool = data.pool;
+  const at = (i) => pool[i];
+  return data.frames.map((f) => ({
+    caption: at(f.caption),
+    current: f.current,
+    svg: f.svg.map(at).join(""),
+    summary: at(f.summary),
+    problem: at(f.problem),
+    dot: at(f.dot),
+    objects: { columns: at(f.objects.columns), rows: f.objects.rows.map(at), more: f.objects.more },
+    log: f.log.map(at),
+    sql: f.sql === null ? null : f.sql.map(at),
+    note: at(f.note),
+  }));
+}
+
 // A source over a ReplayView's model: going to a step sets `step`; Python answers with `frame`.
 export function modelSource(model) {
   const events = ["change:frame", "change:step", "change:steps", "change:interval_ms"];
@@ -455,12 +476,57 @@ export function mountPlayer(host, source) {
 }
 
 // ------------------------------------------------------------------ anywidget
-function mountLive(host, model) {
+const SIDE_WAIT_MS = 4000;
+
+function mountPicture(host, model) {
   const picture = createPicture(host);
   const show = () => picture.update(model.get("frame"));
   show();
   model.on("change:frame", show);
   return () => model.off("change:frame", show);
+}
+
+// A live view opened beside the notebook (view(side=True)) is displayed twice: in a JupyterLab
+// side panel (sidecar's `.jupyterlab-sidecar`) and inline. The inline copy folds into one
+// sentence once the side copy is on the page; where none appears, it stays and says so.
+function mountLive(host, model) {
+  const side = model.get("side");
+  if (!side) return mountPicture(host, model);
+  // Which copy this is shows only once the page has put it in place: look until it has.
+  const key = side.replace(/[^0-9a-f]/g, "");
+  const note = element("p", "sessionkit-side-note");
+  note.setAttribute("role", "status");
+  note.hidden = true;
+  const inline = element("div");
+  host.append(note, inline);
+  const stop = mountPicture(inline, model);
+  const started = Date.now();
+  let timer = null;
+  const look = () => {
+    timer = null;
+    if (host.isConnected && host.closest(".jupyterlab-sidecar")) {
+      host.dataset.sessionkitSide = key; // the copy in the side panel: the whole view, nothing to say
+      note.hidden = true;
+      return;
+    }
+    note.hidden = false;
+    if (document.querySelector(`.jupyterlab-sidecar [data-sessionkit-side="${key}"]`)) {
+      inline.hidden = true;
+      note.textContent = "The live view is in the side panel on the right, in sight as you work further down.";
+      return;
+    }
+    if (Date.now() - started > SIDE_WAIT_MS) {
+      note.textContent = "There is no side panel here, so the live view is shown inline.";
+      return;
+    }
+    note.textContent = "Opening the live view in a side panel\u2026";
+    timer = setTimeout(look, 150);
+  };
+  look();
+  return () => {
+    clearTimeout(timer);
+    stop();
+  };
 }
 
 function render({ model, el }) {
