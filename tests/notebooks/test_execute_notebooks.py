@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -30,7 +33,7 @@ def load(name: str, path: Path) -> ModuleType:
 
 
 script = load("execute_notebooks", ROOT / "scripts" / "execute_notebooks.py")
-notebooks_conftest = load("notebooks_conftest", ROOT / "notebooks" / "conftest.py")
+notebooks_conftest = load("nbval_plugin", ROOT / "tests" / "notebooks" / "nbval_plugin.py")
 
 
 def sanitize(value: str) -> str:
@@ -83,7 +86,7 @@ def test_ordinary_output_is_compared_as_it_is(kept: str) -> None:
     assert sanitize(kept) == kept
 
 
-# ---------------------------------------------------------------------- notebooks/conftest.py
+# ---------------------------------------------------------------------- tests/notebooks/nbval_plugin.py
 def nbval_options(**given: Any) -> SimpleNamespace:
     """nbval's options as pytest parses them when none is given on the command line."""
     defaults: dict[str, Any] = {
@@ -116,6 +119,21 @@ def test_explicit_nbval_choices_are_kept() -> None:
         False,
         5,
     )
+
+
+def test_a_test_run_removes_the_databases_of_the_kernels_nbval_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    killed = tmp_path / f"sessionkit-sqlite-{int(finished.stdout)}-abc"
+    mine = tmp_path / f"sessionkit-sqlite-{os.getpid()}-def"
+    for directory in (killed, mine):
+        directory.mkdir()
+        (directory / "sessionkit.db").write_bytes(b"")
+    notebooks_conftest.pytest_unconfigure(SimpleNamespace(option=nbval_options()))
+    assert not killed.exists()
+    assert mine.exists()
 
 
 def test_without_nbval_installed_the_conftest_does_nothing() -> None:
