@@ -77,7 +77,8 @@ def test_the_notebook_command_starts_jupyterlab_for_whoever_runs_it(tmp_path: Pa
         while True:
             if server.poll() is not None:
                 output = server.stdout.read().decode() if server.stdout else ""
-                raise AssertionError(f"jupyter lab stopped (uid {os.getuid()}):\n{output}")
+                msg = f"jupyter lab stopped (uid {os.getuid()}):\n{output}"
+                raise AssertionError(msg)
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=5) as reply:
                     listing = json.load(reply)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from sessionkit import InvalidSettingError, teaching
+from sessionkit import InvalidSettingError, ObjectState, state_of, teaching
 from sessionkit.teaching import (
     DATABASE_URL_VARIABLE,
     SQLITE_BUSY_TIMEOUT,
@@ -26,7 +26,6 @@ from sessionkit.teaching import (
     database_url,
     temporary_directory,
 )
-from sessionkit import ObjectState, state_of
 from tests.models import Author, Base
 
 
@@ -177,7 +176,9 @@ def test_a_named_file_is_kept_and_an_explicit_timeout_wins(tmp_path: Path) -> No
 # ---------------------------------------------------------------- what a learner does with two sessions
 
 
-@pytest.mark.parametrize("environ", [{}, {DATABASE_URL_VARIABLE: "sqlite://"}, {DATABASE_URL_VARIABLE: "sqlite:///:memory:"}])
+@pytest.mark.parametrize(
+    "environ", [{}, {DATABASE_URL_VARIABLE: "sqlite://"}, {DATABASE_URL_VARIABLE: "sqlite:///:memory:"}]
+)
 @pytest.mark.usefixtures("temporary")
 def test_a_second_session_neither_sees_nor_undoes_the_first_ones_work(environ: dict[str, str]) -> None:
     engine = create_engine(metadata=Base.metadata, environ=environ)

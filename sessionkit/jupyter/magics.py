@@ -29,7 +29,7 @@ from traitlets.config.configurable import Configurable
 
 from sessionkit import Tracker, track
 from sessionkit.core.exceptions import SessionkitError
-from sessionkit.core.targets import model_targets, resolve
+from sessionkit.core.targets import model_kind, model_targets, resolve
 from sessionkit.jupyter.cell_report import report_cell
 from sessionkit.jupyter.feed import detach_views
 from sessionkit.jupyter.magic_settings import SettingError, checked, config_without_bad_settings
@@ -74,6 +74,18 @@ USAGE = """\
   %%sessionkit [NAME]                     run the cell, then show its events, its SQL and the diagram before and after
   view, diagram, log, sql, map and replay take a tracked NAME too (default: the last one tracked)."""
 
+
+#: Each subcommand's own form and an example, for the message of a line that does not parse.
+FORMS = {
+    "track": "%sessionkit track [NAME] [--models BASE]",
+    **{name: f"%sessionkit {name} [NAME]" for name in ("view", "diagram", "sql", "map", "replay", "stop")},
+    "log": "%sessionkit log [NAME] [-n N]",
+}
+EXAMPLES = {
+    "track": "%sessionkit track Session --models Base",
+    "log": "%sessionkit log -n 10",
+    "stop": "%sessionkit stop Session",
+}
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -164,7 +176,8 @@ class SessionkitMagics(Magics, Configurable):
         command = args.subcommand
         if command is None:
             if args.n is not None or args.models is not None:
-                msg = "Options need a subcommand; for example %sessionkit log -n 10."
+                option, owner = ("--models", "track") if args.models is not None else ("-n", "log")
+                msg = f"Options need a subcommand: {option} belongs to {owner}, as in {EXAMPLES[owner]}."
                 raise UsageError(msg)
             print(self.status())  # noqa: T201 - the help a learner asked for
             return None
@@ -188,8 +201,7 @@ class SessionkitMagics(Magics, Configurable):
         try:
             return parse_argstring(function, line)
         except UsageError as error:
-            msg = f"{error}; see %sessionkit? for the accepted forms, e.g. %sessionkit log -n 10."
-            raise UsageError(msg) from None
+            raise UsageError(_parse_error(str(error), line, cell=function is _cell_arguments)) from None
         except ValueError as error:  # unbalanced quotes
             msg = f"Could not split {line!r} into arguments ({error}); check its quotes."
             raise UsageError(msg) from None
@@ -259,10 +271,17 @@ class SessionkitMagics(Magics, Configurable):
         try:
             listen_on = resolve(target).listen_on
         except SessionkitError:
-            msg = (
-                f"{name!r} (of type {type(target).__name__}) is not a session; %sessionkit track needs the name of a "
-                "Session, sessionmaker, scoped_session or Session subclass."
-            )
+            kind = model_kind(target)
+            if kind is not None:
+                msg = (
+                    f"{name!r} is {kind}, not a session; track the Session or sessionmaker your code uses and give "
+                    "the declarative base with --models, e.g. %sessionkit track Session --models Base."
+                )
+            else:
+                msg = (
+                    f"{name!r} (of type {type(target).__name__}) is not a session; %sessionkit track needs the name "
+                    "of a Session, sessionmaker, scoped_session or Session subclass."
+                )
             raise UsageError(msg) from None
         try:
             model_list = tuple(model_targets(models))
@@ -370,6 +389,17 @@ class SessionkitMagics(Magics, Configurable):
             if getattr(view, "live", False):
                 view.detach()
         self.views.clear()
+
+
+def _parse_error(problem: str, line: str, *, cell: bool) -> str:
+    """The message for a line argparse refused: the problem, then the form of the subcommand it was for."""
+    if cell:
+        return f"{problem}; %%sessionkit takes at most one NAME, as in %%sessionkit session (see %sessionkit?)."
+    first = line.split(maxsplit=1)[0] if line.split() else ""
+    if first not in FORMS:
+        return f"{problem}; start with a subcommand ({', '.join(SUBCOMMANDS)}), e.g. {EXAMPLES['log']}."
+    example = EXAMPLES.get(first, f"%sessionkit {first}")
+    return f"{problem}; {first} is written {FORMS[first]}, e.g. {example} (see %sessionkit?)."
 
 
 SessionkitMagics.sessionkit.__doc__ = f"{_line_arguments.__doc__}\n{_cell_arguments.__doc__}\n{USAGE}"

@@ -269,3 +269,38 @@ def test_at_most_a_quarter_of_the_outputs_escape_comparison(path: Path) -> None:
         if "NBVAL_IGNORE_OUTPUT" in cell.source or "nbval-ignore-output" in cell.metadata.get("tags", [])
     ]
     assert len(ignored) * 4 <= len(with_output), f"{len(ignored)} of {len(with_output)} outputs are ignored"
+
+
+# ---------------------------------------------------------------------- the lessons folder, in reading order
+def test_the_notebooks_folder_holds_the_lessons_alone_numbered_in_reading_order() -> None:
+    names = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name != ".ipynb_checkpoints")
+    assert all(re.fullmatch(r"\d\d-[a-z0-9-]+\.ipynb", name) for name in names), names
+    assert [int(name[:2]) for name in names] == list(range(len(names)))
+    assert names[-1].endswith("-exercises.ipynb")  # the exercises come last: they ask about every lesson
+
+
+def test_the_index_and_the_next_links_follow_the_file_order() -> None:
+    names = [path.name for path in NOTEBOOKS]
+    index = "".join(cell.source for cell in nbformat.read(NOTEBOOKS[0], as_version=4).cells)
+    rows = re.findall(r"^\| (\d+) \| \[[^]]+\]\(([^)]+\.ipynb)\)", index, flags=re.MULTILINE)
+    assert [link for _, link in rows] == names[1:]
+    assert all(int(number) == int(link[:2]) for number, link in rows)
+    for path in NOTEBOOKS[1:]:
+        nb = nbformat.read(path, as_version=4)
+        assert nb.cells[0].source.startswith(f"# {int(path.name[:2])}. ")
+        for number, link in re.findall(r"\*\*Next:\*\* \[(\d+)\. [^]]+\]\(([^)]+)\)", nb.cells[-1].source):
+            assert link == names[names.index(path.name) + 1]
+            assert int(number) == int(link[:2])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_output_shows_a_memory_address_or_a_temporary_path(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            shown = output.get("text", "") + "".join(
+                value for key, value in output.get("data", {}).items() if key.startswith("text/")
+            )
+            assert not re.search(r"\b0x[0-9a-fA-F]{6,}\b", shown), f"{path.name}: {cell.source[:60]!r} shows an address"
+            assert "sessionkit-sqlite-" not in shown, f"{path.name}: {cell.source[:60]!r} shows a temporary path"
+            assert tempfile.gettempdir() + "/" not in shown, f"{path.name}: {cell.source[:60]!r} shows a temporary path"
