@@ -33,6 +33,7 @@ from sessionkit.core.targets import model_kind, model_targets, resolve
 from sessionkit.jupyter.cell_report import report_cell
 from sessionkit.jupyter.feed import detach_views
 from sessionkit.jupyter.magic_settings import SettingError, checked, config_without_bad_settings
+from sessionkit.jupyter.magic_usage import EXAMPLES, SUBCOMMANDS, USAGE, parse_error
 from sessionkit.jupyter.settings import DEFAULT_MAX_REDRAWS_PER_SECOND
 from sessionkit.render.diagram import DEFAULT_MAX_TOKENS
 from sessionkit.render.panels import (
@@ -55,37 +56,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SessionkitMagics", "SettingError", "load_ipython_extension", "unload_ipython_extension"]
 
-SUBCOMMANDS = ("track", "view", "diagram", "log", "sql", "map", "replay", "stop")
 #: The name a tracker of every ``Session`` is kept under (``%sessionkit track`` with no NAME).
 EVERY_SESSION = ""
 #: Rows ``%sessionkit map`` lists.
 MAP_ROWS = 200
-
-USAGE = """\
-  %sessionkit track NAME [--models BASE]  track the Session, sessionmaker, scoped_session or Session subclass NAME
-                                          (no NAME: every Session); BASE: your declarative base, to see new objects
-  %sessionkit view                        a live diagram, identity map, event log and SQL, redrawn as cells run
-  %sessionkit diagram                     the state diagram now
-  %sessionkit log [-n N]                  the last N events in words
-  %sessionkit sql                         the SQL each flush sent
-  %sessionkit map                         the identity map: each object's state and sub-states
-  %sessionkit replay                      a Play button and a slider over the recorded events
-  %sessionkit stop [NAME]                 stop tracking NAME (no NAME: everything)
-  %%sessionkit [NAME]                     run the cell, then show its events, its SQL and the diagram before and after
-  view, diagram, log, sql, map and replay take a tracked NAME too (default: the last one tracked)."""
-
-
-#: Each subcommand's own form and an example, for the message of a line that does not parse.
-FORMS = {
-    "track": "%sessionkit track [NAME] [--models BASE]",
-    **{name: f"%sessionkit {name} [NAME]" for name in ("view", "diagram", "sql", "map", "replay", "stop")},
-    "log": "%sessionkit log [NAME] [-n N]",
-}
-EXAMPLES = {
-    "track": "%sessionkit track Session --models Base",
-    "log": "%sessionkit log -n 10",
-    "stop": "%sessionkit stop Session",
-}
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -201,7 +175,7 @@ class SessionkitMagics(Magics, Configurable):
         try:
             return parse_argstring(function, line)
         except UsageError as error:
-            raise UsageError(_parse_error(str(error), line, cell=function is _cell_arguments)) from None
+            raise UsageError(parse_error(str(error), line, cell=function is _cell_arguments)) from None
         except ValueError as error:  # unbalanced quotes
             msg = f"Could not split {line!r} into arguments ({error}); check its quotes."
             raise UsageError(msg) from None
@@ -389,17 +363,6 @@ class SessionkitMagics(Magics, Configurable):
             if getattr(view, "live", False):
                 view.detach()
         self.views.clear()
-
-
-def _parse_error(problem: str, line: str, *, cell: bool) -> str:
-    """The message for a line argparse refused: the problem, then the form of the subcommand it was for."""
-    if cell:
-        return f"{problem}; %%sessionkit takes at most one NAME, as in %%sessionkit session (see %sessionkit?)."
-    first = line.split(maxsplit=1)[0] if line.split() else ""
-    if first not in FORMS:
-        return f"{problem}; start with a subcommand ({', '.join(SUBCOMMANDS)}), e.g. {EXAMPLES['log']}."
-    example = EXAMPLES.get(first, f"%sessionkit {first}")
-    return f"{problem}; {first} is written {FORMS[first]}, e.g. {example} (see %sessionkit?)."
 
 
 SessionkitMagics.sessionkit.__doc__ = f"{_line_arguments.__doc__}\n{_cell_arguments.__doc__}\n{USAGE}"
