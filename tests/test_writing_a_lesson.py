@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -11,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tests.fresh import run_fresh
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "writing-a-lesson.md"
@@ -67,22 +68,10 @@ def test_following_the_guide_in_a_fresh_environment_gives_a_lesson_nbval_checks(
     (sanitize,) = [text for language, text in sections()["4"] if language == "text"]
     (lessons / "nbval-sanitize.cfg").write_text(sanitize, encoding="utf-8")
 
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV", "PIP_"))}
-    env.pop("SESSIONKIT_DATABASE_URL", None)
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-
     def guide(*steps: str) -> subprocess.CompletedProcess[str]:
         """The guide's own commands, in one shell: install in the repository, then work in the lessons folder."""
         script = "\n".join(["set -e", *commands("1"), f"cd {lessons}", *steps])
-        return subprocess.run(
-            [shutil.which("bash") or "/bin/bash", "-c", script],
-            cwd=repository,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
+        return run_fresh([shutil.which("bash") or "/bin/bash", "-c", script], cwd=repository, timeout=TIMEOUT)
 
     saved = guide(*commands("3"))
     assert saved.returncode == 0, saved.stdout + saved.stderr

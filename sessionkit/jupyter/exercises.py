@@ -15,18 +15,7 @@ statically: the question, then the hint and the answer folded away in ``<details
 views are in one mimebundle, so the front end picks what it can render. ipywidgets is
 imported only when a widget is built.
 
->>> from sqlalchemy import Integer, create_engine
->>> from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
->>> class Base(DeclarativeBase): pass
->>> class Author(Base):
-...     __tablename__ = "author"
-...     id = mapped_column(Integer, primary_key=True)
->>> session = Session(create_engine("sqlite://"))
->>> ann = Author()
->>> session.add(ann)
->>> exercise = Exercise("After `session.add(ann)`, which state is `ann` in?", ann, interactive=False)
->>> print(exercise.check("persistent"))
-Not quite: you said persistent, but state_of() says pending.
+``sessionkit.jupyter.quiz`` shows one being asked and answered, in an example that runs.
 """
 
 from __future__ import annotations
