@@ -65,7 +65,11 @@ def execute(path: Path, *, timeout: int = 120) -> nbformat.NotebookNode:
         store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        if manager.has_kernel:  # a graceful shutdown lets the kernel remove its temporary database
+            manager.shutdown_kernel(now=False)
     return without_widget_views(nb)
 
 

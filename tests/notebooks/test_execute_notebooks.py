@@ -304,3 +304,16 @@ def test_no_output_shows_a_memory_address_or_a_temporary_path(path: Path) -> Non
             assert not re.search(r"\b0x[0-9a-fA-F]{6,}\b", shown), f"{path.name}: {cell.source[:60]!r} shows an address"
             assert "sessionkit-sqlite-" not in shown, f"{path.name}: {cell.source[:60]!r} shows a temporary path"
             assert tempfile.gettempdir() + "/" not in shown, f"{path.name}: {cell.source[:60]!r} shows a temporary path"
+
+
+def test_the_script_leaves_no_temporary_database_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kernels_tmp = tmp_path / "tmp"
+    kernels_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(kernels_tmp))  # the kernel's tempfile.gettempdir()
+    monkeypatch.delenv("SESSIONKIT_DATABASE_URL", raising=False)
+    source = "from sessionkit.teaching import create_engine\nengine = create_engine()\nprint(engine.dialect.name)"
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(source)]), path)
+    assert script.main([str(path)]) == 0
+    assert nbformat.read(path, as_version=4).cells[0].outputs[0].text == "sqlite\n"
+    assert list(kernels_tmp.glob("sessionkit-sqlite-*")) == []
