@@ -4,18 +4,18 @@
 Usage (from the repository root, in the environment that has sessionkit installed)::
 
     python scripts/execute_notebooks.py                    # every notebooks/*.ipynb, in place
-    python scripts/execute_notebooks.py notebooks/07-exercises.ipynb
+    python scripts/execute_notebooks.py notebooks/08-exercises.ipynb
     python scripts/execute_notebooks.py --check            # run them all, write nothing
 
 Each notebook runs top to bottom in a fresh kernel of *this* interpreter, in the notebooks
 folder, exactly as nbval runs it. Re-running unchanged notebooks changes no byte: no execution
 timings are written, a cell whose new outputs differ from the committed ones only where
-``notebooks/nbval-sanitize.cfg`` masks them (memory addresses, ...) keeps the committed ones,
+``tests/notebooks/nbval-sanitize.cfg`` masks them (memory addresses, ...) keeps the committed ones,
 and no widget views are written. A widget view is only a
 pointer (a random model id) to a model that lives in the kernel, so a saved one shows as
 "model not found"; every sessionkit display carries a static text/html picture beside it,
 and that is what GitHub, nbviewer and a freshly opened JupyterLab show until the cell runs
-again. Outputs are always those of in-memory SQLite: with ``SESSIONKIT_DATABASE_URL`` set,
+again. Outputs are always those of the default database (a temporary SQLite file): with ``SESSIONKIT_DATABASE_URL`` set,
 only ``--check`` is allowed.
 """
 
@@ -37,7 +37,7 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-SANITIZE = NOTEBOOKS / "nbval-sanitize.cfg"
+SANITIZE = ROOT / "tests" / "notebooks" / "nbval-sanitize.cfg"
 CURRENT_ENV = "sessionkit-current-env"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -91,7 +91,11 @@ def execute(path: Path, *, timeout: int = 120) -> nbformat.NotebookNode:
         store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        if manager.has_kernel:  # a graceful shutdown lets the kernel remove its temporary database
+            manager.shutdown_kernel(now=False)
     return without_widget_views(nb)
 
 
@@ -195,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if os.environ.get("SESSIONKIT_DATABASE_URL", "").strip() and not args.check:
         sys.stderr.write(
-            "SESSIONKIT_DATABASE_URL is set: the committed outputs are in-memory SQLite's. "
+            "SESSIONKIT_DATABASE_URL is set: the committed outputs are those of the default temporary SQLite file. "
             "Unset it to rewrite the notebooks, or pass --check to only run them.\n"
         )
         return 2

@@ -23,8 +23,9 @@ from sessionkit.core.exceptions import (
 )
 from sessionkit.core.snapshot import AttributeChange, ObjectSnapshot
 from sessionkit.core.states import HOOKS, ObjectState, state_of
-from sessionkit.jupyter.exercises import Exercise, Quiz
+from sessionkit.jupyter.exercises import Exercise
 from sessionkit.jupyter.mixins import TrackerViews
+from sessionkit.jupyter.quiz import Quiz
 from sessionkit.render.mixins import SnapshotTables, TrackerPictures
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""The notebooks' database: in-memory SQLite (or a file: sqlite_file=True), or SESSIONKIT_DATABASE_URL when set."""
+"""The notebooks' database: a temporary SQLite file (never shared memory), or SESSIONKIT_DATABASE_URL when set."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from sessionkit import InvalidSettingError, teaching
+from sessionkit import InvalidSettingError, ObjectState, state_of, teaching
 from sessionkit.teaching import (
     DATABASE_URL_VARIABLE,
     SQLITE_BUSY_TIMEOUT,
@@ -49,16 +49,6 @@ def test_database_url_defaults_to_the_process_environment(monkeypatch: pytest.Mo
     assert database_url() == "sqlite://"
 
 
-def test_in_memory_sqlite_is_one_shared_database() -> None:
-    engine = create_engine(metadata=Base.metadata, environ={})
-    assert isinstance(engine.pool, StaticPool)
-    with Session(engine) as writer:
-        writer.add(Author(name="Ann"))
-        writer.commit()
-    with engine.connect() as other:  # another checkout sees the same in-memory database
-        assert other.execute(text("SELECT name FROM sk_author")).scalar_one() == "Ann"
-
-
 def test_metadata_gives_fresh_tables(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'learn.db'}"
     engine = create_engine(metadata=Base.metadata, environ={DATABASE_URL_VARIABLE: url})
@@ -75,10 +65,11 @@ def test_metadata_gives_fresh_tables(tmp_path: Path) -> None:
     again.dispose()
 
 
-def test_an_explicit_url_wins_and_options_pass_through() -> None:
-    engine = create_engine("sqlite://", echo=True, environ={DATABASE_URL_VARIABLE: "nonsense"})
+def test_an_explicit_url_wins_and_options_pass_through(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'mine.db'}"
+    engine = create_engine(url, echo=True, environ={DATABASE_URL_VARIABLE: "nonsense"})
     assert engine.echo is True
-    assert engine.url.render_as_string() == "sqlite://"
+    assert engine.url.render_as_string() == url
 
 
 def test_a_url_that_is_not_one_says_what_to_set() -> None:
@@ -86,22 +77,22 @@ def test_a_url_that_is_not_one_says_what_to_set() -> None:
         create_engine(environ={DATABASE_URL_VARIABLE: "not a url"})
     assert str(caught.value) == (
         "'not a url' is not a SQLAlchemy database URL; set SESSIONKIT_DATABASE_URL to one such as "
-        "'postgresql+psycopg://user@localhost/learn', or unset it for in-memory SQLite."
+        "'postgresql+psycopg://user@localhost/learn', or unset it for a temporary SQLite file."
     )
 
 
-# ---------------------------------------------------------------- sqlite_file=True: two sessions, two transactions
+# ---------------------------------------------------------------- in-memory SQLite becomes a temporary file
 
 
 @pytest.fixture
 def temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where tempfile (and so sqlite_file=True) makes its directories, for this test only."""
+    """Where tempfile (and so the default engine) makes its directories, for this test only."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     return tmp_path
 
 
-def test_sqlite_file_gives_each_session_a_transaction_of_its_own(temporary: Path) -> None:
-    engine = create_engine(metadata=Base.metadata, environ={}, sqlite_file=True)
+def test_the_default_gives_each_session_a_connection_of_its_own(temporary: Path) -> None:
+    engine = create_engine(metadata=Base.metadata, environ={})
     database = Path(engine.url.database or "")
     assert database.name == SQLITE_FILE_NAME
     assert database.parent.parent == temporary
@@ -122,7 +113,7 @@ def test_sqlite_file_gives_each_session_a_transaction_of_its_own(temporary: Path
 
 @pytest.mark.usefixtures("temporary")
 def test_a_second_writer_on_the_file_fails_fast() -> None:
-    engine = create_engine(metadata=Base.metadata, environ={}, sqlite_file=True)
+    engine = create_engine(metadata=Base.metadata, environ={})
     with Session(engine) as first, Session(engine) as second:
         first.add(Author(name="Ann"))
         first.flush()  # holds the write lock until it commits or rolls back
@@ -136,7 +127,7 @@ def test_a_second_writer_on_the_file_fails_fast() -> None:
 
 @pytest.mark.usefixtures("temporary")
 def test_the_temporary_directory_goes_with_the_engine() -> None:
-    engine = create_engine(metadata=Base.metadata, environ={}, sqlite_file=True)
+    engine = create_engine(metadata=Base.metadata, environ={})
     with Session(engine) as session:
         session.add(Author(name="Ann"))
         session.commit()
@@ -164,19 +155,137 @@ def test_directories_of_processes_that_are_gone_are_removed(temporary: Path) -> 
     assert other.exists()
 
 
-def test_sqlite_file_leaves_a_server_alone() -> None:
+def test_a_server_is_used_as_it_is() -> None:
     url = "postgresql+psycopg://user@localhost/learn"
-    engine = create_engine(environ={DATABASE_URL_VARIABLE: url}, sqlite_file=True)  # no connection is made
+    engine = create_engine(environ={DATABASE_URL_VARIABLE: url})  # no connection is made
     assert engine.url.render_as_string() == url
     assert not event.contains(engine, "connect", teaching._write_ahead_log)
 
 
-def test_sqlite_file_keeps_a_named_file_and_an_explicit_timeout(tmp_path: Path) -> None:
+def test_a_named_file_is_kept_and_an_explicit_timeout_wins(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'learn.db'}"
-    engine = create_engine(url, sqlite_file=True, connect_args={"timeout": 7})
+    engine = create_engine(url, connect_args={"timeout": 7})
     assert engine.url.database == str(tmp_path / "learn.db")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 7000
     engine.dispose()
     assert (tmp_path / "learn.db").exists()
+
+
+# ---------------------------------------------------------------- what a learner does with two sessions
+
+
+@pytest.mark.parametrize(
+    "environ", [{}, {DATABASE_URL_VARIABLE: "sqlite://"}, {DATABASE_URL_VARIABLE: "sqlite:///:memory:"}]
+)
+@pytest.mark.usefixtures("temporary")
+def test_a_second_session_neither_sees_nor_undoes_the_first_ones_work(environ: dict[str, str]) -> None:
+    engine = create_engine(metadata=Base.metadata, environ=environ)
+    first, second = Session(engine), Session(engine)
+    ann = Author(name="Ann")
+    first.add(ann)
+    first.flush()  # the INSERT is sent inside first's transaction
+    assert second.query(Author).count() == 0  # not committed: invisible to another session
+    second.close()  # must not roll back first's transaction
+    assert state_of(ann) is ObjectState.PERSISTENT
+    first.commit()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name FROM sk_author")).scalars().all() == ["Ann"]
+    first.close()
+    engine.dispose()
+
+
+@pytest.mark.usefixtures("temporary")
+def test_an_explicit_in_memory_url_becomes_a_file_too() -> None:
+    engine = create_engine("sqlite://", metadata=Base.metadata)
+    assert Path(engine.url.database or "").name == SQLITE_FILE_NAME
+    assert not isinstance(engine.pool, StaticPool)
+    engine.dispose()
+
+
+def test_dispose_removes_the_temporary_directory(temporary: Path) -> None:
+    engine = create_engine(metadata=Base.metadata, environ={})
+    with Session(engine) as session:
+        session.add(Author(name="Ann"))
+        session.commit()
+    directory = Path(engine.url.database or "").parent
+    assert directory.parent == temporary
+    assert {path.name for path in directory.iterdir()} >= {SQLITE_FILE_NAME}
+    engine.dispose()  # no garbage collection needed: the engine is still referenced here
+    assert not directory.exists()
+    assert list(temporary.iterdir()) == []
+
+
+LESSON = """
+import sys, time
+from pathlib import Path
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from sessionkit.teaching import create_engine
+from sessionkit import ObjectState, state_of
+from tests.models import Author, Base
+
+name, sync, together = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+engine = create_engine(metadata=Base.metadata, environ={})  # left for the interpreter's exit to clean up
+print(Path(engine.url.database).parent, flush=True)
+
+
+def meet(step):
+    (sync / f"{name}-{step}").touch()
+    deadline = time.monotonic() + 60
+    while len(list(sync.glob(f"*-{step}"))) < together:
+        assert time.monotonic() < deadline, f"the other lesson never reached {step}"
+        time.sleep(0.02)
+
+
+session = Session(engine)
+session.add(Author(name=name))
+session.commit()
+meet("committed")  # both lessons have written, on what each believes is its own database
+assert session.scalars(text("SELECT name FROM sk_author")).all() == [name]
+meet("read")
+print("ok", flush=True)
+"""
+
+
+def run_lessons(tmp_path: Path, *names: str) -> list[tuple[Path, str]]:
+    """Run one small lesson per name, all at once, each in its own Python; their directories and outputs."""
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env.pop(DATABASE_URL_VARIABLE, None)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", LESSON, name, str(sync), str(len(names))],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        directory, verdict = out.splitlines()
+        results.append((Path(directory), verdict))
+    return results
+
+
+def test_two_lessons_at_once_each_have_their_own_database(tmp_path: Path) -> None:
+    results = run_lessons(tmp_path, "Ann", "Bo")
+    assert [verdict for _, verdict in results] == ["ok", "ok"]
+    first, second = (directory for directory, _ in results)
+    assert first != second
+    assert first.parent == second.parent == tmp_path
+
+
+def test_the_temporary_directory_goes_when_the_interpreter_exits(tmp_path: Path) -> None:
+    ((directory, verdict),) = run_lessons(tmp_path, "Ann")
+    assert verdict == "ok"
+    assert directory.parent == tmp_path
+    assert not directory.exists()
+    assert not list(tmp_path.glob(f"{TEMPORARY_PREFIX}*"))

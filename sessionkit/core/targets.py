@@ -71,8 +71,42 @@ def resolve(target: Any) -> Target:
     if isinstance(target, type) and issubclass(target, Session):
         name = "every Session" if target is Session else f"every {target.__name__}"
         return Target(target, target, None, name)
-    msg = f"track() cannot attach to {target!r} ({type(target).__name__}); accepted: {ACCEPTED}."
-    raise TargetError(msg)
+    raise TargetError(_not_a_target(target))
+
+
+def _not_a_target(target: Any) -> str:
+    """The message for something ``track()`` cannot attach to; a model or its base is named as such."""
+    kind = model_kind(target)
+    if kind is None:
+        return f"track() cannot attach to {target!r} ({type(target).__name__}); accepted: {ACCEPTED}."
+    given = f"{target.__name__}, {kind}" if isinstance(target, type) else kind
+    return (
+        f"track() was given {given}, not a session; pass the Session or sessionmaker your code uses, and your "
+        f"declarative base as models= to see objects from the moment they are made, e.g. track(Session, models=Base)."
+    )
+
+
+def model_kind(target: Any) -> str | None:
+    """What a model-side object is, in a learner's words (``None`` if it is none of them).
+
+    >>> from sqlalchemy import Integer
+    >>> from sqlalchemy.orm import DeclarativeBase, mapped_column
+    >>> class Base(DeclarativeBase): pass
+    >>> class Author(Base):
+    ...     __tablename__ = "author"
+    ...     id = mapped_column(Integer, primary_key=True)
+    >>> model_kind(Author), model_kind(Author()), model_kind(Base), model_kind(3)
+    ('a mapped class', 'an object of the mapped class Author', 'a declarative base', None)
+    """
+    if isinstance(target, type):
+        if hasattr(target, "__mapper__"):
+            return "a mapped class"
+        if hasattr(target, "registry") and hasattr(target, "metadata"):
+            return "a declarative base"
+        return None
+    if hasattr(type(target), "__mapper__"):
+        return f"an object of the mapped class {type(target).__name__}"
+    return None
 
 
 def _resolve_async(target: Any) -> Target | None:

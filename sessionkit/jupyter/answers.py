@@ -17,13 +17,17 @@ from typing import NamedTuple
 from sessionkit.core.exceptions import SessionkitError
 from sessionkit.core.states import STATE_ORDER, ObjectState
 
-__all__ = ["InvalidAnswerError", "Outcome", "Score", "inline_html", "parse_state"]
+__all__ = ["ExerciseNotReadyError", "InvalidAnswerError", "Outcome", "Score", "inline_html", "parse_state"]
 
 _CODE = re.compile(r"`([^`\n]+)`")
 
 
 class InvalidAnswerError(SessionkitError, ValueError):
     """An answer that is not one of the states an exercise offers."""
+
+
+class ExerciseNotReadyError(SessionkitError, LookupError):
+    """The function given as an exercise's object could not find it (the cells it is about have not run)."""
 
 
 def parse_state(answer: object, choices: Iterable[ObjectState] = STATE_ORDER) -> ObjectState:

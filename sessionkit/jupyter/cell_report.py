@@ -22,7 +22,7 @@ def report_cell(shell: Any, tracker: Tracker, cell: str, *, max_tokens: int, sho
     the state diagram before and after.
     """
     before = tracker.snapshot()
-    _, before_html, before_text = render_diagram(before, max_tokens)
+    _, before_html, before_text = (_as_before_the_cell(part, before.at) for part in render_diagram(before, max_tokens))
     outer = shell.displayhook.exec_result
     try:
         result = shell.run_cell(cell)  # output and errors show as for any cell
@@ -49,3 +49,10 @@ def report_cell(shell: Any, tracker: Tracker, cell: str, *, max_tokens: int, sho
         f"{log_html(events)}{sql_html(groups) if show_sql else ''}</div>"
     )
     return StaticView("\n".join(lines), page)
+
+
+def _as_before_the_cell(picture: str, at: int) -> str:
+    """A picture's caption as the "before" of a cell: drawn before the cell ran, not "now"."""
+    moment = f"after event {at} (now)" if at else "before any event (now)"
+    meant = f"before this cell ran, as after event {at}" if at else "before this cell ran, when no event had happened"
+    return picture.replace(moment, meant, 1)

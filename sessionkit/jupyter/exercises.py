@@ -5,8 +5,8 @@ written down by the teacher: it is what ``state_of(obj)`` says at the moment the
 asked, right after the code it is about has run. A learner who runs every cell first and
 answers later is still marked against that moment (and told if the object has moved on since).
 Give a function instead of the object to have it looked up at each check instead. A
-:class:`Quiz` numbers its exercises and keeps a running score (the first answer to each
-exercise counts; hints are counted too).
+:class:`sessionkit.Quiz` (``sessionkit.jupyter.quiz``) numbers its exercises and keeps a running
+score (the first answer to each exercise counts; hints are counted too).
 
 In a Jupyter kernel with ipywidgets an exercise shows as buttons (pick a state, *Check*,
 *Hint*, feedback and the quiz score: ``sessionkit.jupyter.exercise_widgets``). Everywhere
@@ -15,39 +15,37 @@ statically: the question, then the hint and the answer folded away in ``<details
 views are in one mimebundle, so the front end picks what it can render. ipywidgets is
 imported only when a widget is built.
 
->>> from sqlalchemy import Integer, create_engine
->>> from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
->>> class Base(DeclarativeBase): pass
->>> class Author(Base):
-...     __tablename__ = "author"
-...     id = mapped_column(Integer, primary_key=True)
->>> session = Session(create_engine("sqlite://"))
->>> ann = Author()
->>> session.add(ann)
->>> quiz = Quiz("Adding", interactive=False)
->>> exercise = quiz.ask("After `session.add(ann)`, which state is `ann` in?", ann, hint="No SQL has run yet.")
->>> print(exercise.check("persistent"))
-Not quite: you said persistent, but state_of() says pending.
->>> print(quiz.score)
-0 of 1 answered correctly (1 question)
+``sessionkit.jupyter.quiz`` shows one being asked and answered, in an example that runs.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import NoInspectionAvailable
 
 from sessionkit.core.exceptions import InvalidSettingError, NotMappedError
 from sessionkit.core.states import STATE_ORDER, ObjectState, state_of
-from sessionkit.jupyter.answers import InvalidAnswerError, Outcome, Score, inline_html, parse_state
-from sessionkit.jupyter.exercise_widgets import ExerciseView, ScoreView, mimebundle
+from sessionkit.jupyter.answers import (
+    ExerciseNotReadyError,
+    InvalidAnswerError,
+    Outcome,
+    Score,
+    inline_html,
+    parse_state,
+)
+from sessionkit.jupyter.exercise_widgets import ExerciseView, mimebundle
 
-# InvalidAnswerError, Outcome, Score and parse_state are the answers' names, importable from here too.
-__all__ = ["Exercise", "InvalidAnswerError", "Outcome", "Quiz", "Score", "parse_state"]
+if TYPE_CHECKING:
+    from sessionkit.jupyter.quiz import Quiz
+
+# The answers' names (errors, Outcome, Score, parse_state) are importable from here too.
+__all__ = ["Exercise", "ExerciseNotReadyError", "InvalidAnswerError", "Outcome", "Score", "parse_state"]
+
+#: What asking the same question again keeps: its number, its quiz, its answers and its hint.
+KEPT_WHEN_ASKED_AGAIN = frozenset({"number", "quiz", "attempts", "hint_shown"})
 
 #: The ways an exercise can offer its choices as a widget.
 WIDGET_KINDS = ("toggle", "dropdown")
@@ -110,7 +108,15 @@ class Exercise:
         """The object the question is about (calling the function given as ``obj``, if one was)."""
         if not self._lazy:
             return self._obj
-        found = self._obj()
+        try:
+            found = self._obj()
+        except Exception as error:
+            problem = " ".join(f"{type(error).__name__}: {error}".split())
+            msg = (
+                f"The object this exercise asks about is not there yet ({problem}); "
+                "run the cells it is about first, then check again."
+            )
+            raise ExerciseNotReadyError(msg) from error
         state_of(found)  # a clear NotMappedError if the function returned something else
         return found
 
@@ -168,13 +174,35 @@ class Exercise:
                 self.quiz._changed()  # noqa: SLF001 - the quiz owns its exercises
         return self.hint
 
-    def history(self, limit: int = 3) -> tuple[str, ...]:
-        """The last ``limit`` lifecycle events the tracker recorded for the object up to the question."""
+    def history(self, limit: int = 4) -> tuple[str, ...]:
+        """The last ``limit`` lifecycle events and notes the tracker recorded for the object up to the question.
+
+        A note says where the object's real state differs from what a hook said (an INSERT and a
+        DELETE rolled back together fire ``deleted_to_detached`` but leave it transient), so the
+        feedback never ends on a hook's word alone.
+        """
         if self.tracker is None:
             return ()
         obj, until = self.obj, self._asked_at
-        moves = [t for t in self.tracker.transitions if t.instance is obj and (until is None or t.seq <= until)]
-        return tuple(t.describe() for t in moves[-limit:])
+        events = [e for e in self.tracker.events if until is None or e.seq <= until]
+        labels = {e.label for e in events if e.kind == "transition" and e.instance is obj}
+        told = [
+            e
+            for e in events
+            if (e.kind == "transition" and e.instance is obj) or (e.kind == "note" and e.label in labels)
+        ]
+        return tuple(e.describe() for e in told[-limit:])
+
+    def _take_over(self, fresh: Exercise) -> None:
+        """Become ``fresh`` (the same question asked again), keeping the number, the answers and the hint.
+
+        The widget is built anew for the cell that asked again; one still shown elsewhere checks
+        this same exercise.
+        """
+        kept = {name: value for name, value in vars(self).items() if name in KEPT_WHEN_ASKED_AGAIN}
+        vars(self).update(vars(fresh))
+        vars(self).update(kept)
+        self._view = None
 
     # ------------------------------------------------------------------ static view
     @property
@@ -233,85 +261,6 @@ class Exercise:
         if self._view is None:
             self._view = ExerciseView(self).box
         return self._view
-
-
-class Quiz:
-    """A numbered set of exercises with a running score.
-
-    Options given here (``tracker``, ``interactive``, ``widget``) are the defaults of every
-    exercise :meth:`ask` creates.
-    """
-
-    def __init__(
-        self, title: str = "Quiz", *, tracker: Any = None, interactive: bool | None = None, widget: str = "toggle"
-    ) -> None:
-        self.title = title
-        self.tracker = tracker
-        self.interactive = interactive
-        self.widget_kind = widget
-        self.exercises: list[Exercise] = []
-        self._score_view: ScoreView | None = None
-
-    def ask(self, prompt: str, obj: Any, **options: Any) -> Exercise:
-        """Add an exercise about ``obj`` (see :class:`Exercise` for the options) and return it to display."""
-        options.setdefault("tracker", self.tracker)
-        options.setdefault("interactive", self.interactive)
-        options.setdefault("widget", self.widget_kind)
-        exercise = Exercise(prompt, obj, number=len(self.exercises) + 1, quiz=self, **options)
-        self.exercises.append(exercise)
-        self._changed()
-        return exercise
-
-    @property
-    def score(self) -> Score:
-        """First answers that were right, questions answered, questions asked and hints shown."""
-        firsts = [e.first for e in self.exercises if e.first is not None]
-        return Score(
-            correct=sum(o.correct for o in firsts),
-            answered=len(firsts),
-            total=len(self.exercises),
-            hints=sum(e.hint_shown for e in self.exercises),
-        )
-
-    def __len__(self) -> int:
-        return len(self.exercises)
-
-    def __getitem__(self, number: int) -> Exercise:
-        """Exercise ``number``, counting from 1 as the exercises are titled."""
-        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(self.exercises):
-            span = f"1 to {len(self.exercises)}" if self.exercises else "none yet"
-            msg = f"{self.title!r} has no exercise {number!r}; its exercises are numbered {span}."
-            raise IndexError(msg)
-        return self.exercises[number - 1]
-
-    def summary(self) -> str:
-        """The score and, for each exercise, how it was answered."""
-        lines = [f"{self.title}: {self.score}"]
-        for exercise in self.exercises:
-            first = exercise.first
-            if first is None:
-                mark = "not answered yet"
-            else:
-                mark = f"{'right' if first.correct else 'wrong'} (said {first.given}, was {first.expected})"
-            lines.append(f"  {exercise.number:>2}. {mark}")
-        return "\n".join(lines)
-
-    def score_widget(self) -> Any:
-        """One HTML widget showing the running score; every exercise of the quiz shows this same widget."""
-        if self._score_view is None:
-            self._score_view = ScoreView(self)
-        return self._score_view.widget
-
-    def _changed(self) -> None:
-        if self._score_view is not None:
-            self._score_view.update()
-
-    def __repr__(self) -> str:
-        return f"<sessionkit.Quiz {self.title!r}: {self.score}>"
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        static = {"text/plain": self.summary, "text/html": lambda: "<pre>" + html.escape(self.summary()) + "</pre>"}
-        return mimebundle(static, self.score_widget, self.interactive, include, exclude)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -29,10 +29,11 @@ from traitlets.config.configurable import Configurable
 
 from sessionkit import Tracker, track
 from sessionkit.core.exceptions import SessionkitError
-from sessionkit.core.targets import model_targets, resolve
+from sessionkit.core.targets import model_kind, model_targets, resolve
 from sessionkit.jupyter.cell_report import report_cell
 from sessionkit.jupyter.feed import detach_views
 from sessionkit.jupyter.magic_settings import SettingError, checked, config_without_bad_settings
+from sessionkit.jupyter.magic_usage import EXAMPLES, SUBCOMMANDS, USAGE, parse_error
 from sessionkit.jupyter.settings import DEFAULT_MAX_REDRAWS_PER_SECOND
 from sessionkit.render.diagram import DEFAULT_MAX_TOKENS
 from sessionkit.render.panels import (
@@ -55,25 +56,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SessionkitMagics", "SettingError", "load_ipython_extension", "unload_ipython_extension"]
 
-SUBCOMMANDS = ("track", "view", "diagram", "log", "sql", "map", "replay", "stop")
 #: The name a tracker of every ``Session`` is kept under (``%sessionkit track`` with no NAME).
 EVERY_SESSION = ""
 #: Rows ``%sessionkit map`` lists.
 MAP_ROWS = 200
-
-USAGE = """\
-  %sessionkit track NAME [--models BASE]  track the Session, sessionmaker, scoped_session or Session subclass NAME
-                                          (no NAME: every Session); BASE: your declarative base, to see new objects
-  %sessionkit view [--side]               a live diagram, identity map, event log and SQL, redrawn as cells run
-  %sessionkit diagram                     the state diagram now
-  %sessionkit log [-n N]                  the last N events in words
-  %sessionkit sql                         the SQL each flush sent
-  %sessionkit map                         the identity map: each object's state and sub-states
-  %sessionkit replay                      a Play button and a slider over the recorded events
-  %sessionkit stop [NAME]                 stop tracking NAME (no NAME: everything)
-  %%sessionkit [NAME]                     run the cell, then show its events, its SQL and the diagram before and after
-  view, diagram, log, sql, map and replay take a tracked NAME too (default: the last one tracked)."""
-
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -165,7 +151,8 @@ class SessionkitMagics(Magics, Configurable):
         command = args.subcommand
         if command is None:
             if args.n is not None or args.models is not None:
-                msg = "Options need a subcommand; for example %sessionkit log -n 10."
+                option, owner = ("--models", "track") if args.models is not None else ("-n", "log")
+                msg = f"Options need a subcommand: {option} belongs to {owner}, as in {EXAMPLES[owner]}."
                 raise UsageError(msg)
             print(self.status())  # noqa: T201 - the help a learner asked for
             return None
@@ -189,8 +176,7 @@ class SessionkitMagics(Magics, Configurable):
         try:
             return parse_argstring(function, line)
         except UsageError as error:
-            msg = f"{error}; see %sessionkit? for the accepted forms, e.g. %sessionkit log -n 10."
-            raise UsageError(msg) from None
+            raise UsageError(parse_error(str(error), line, cell=function is _cell_arguments)) from None
         except ValueError as error:  # unbalanced quotes
             msg = f"Could not split {line!r} into arguments ({error}); check its quotes."
             raise UsageError(msg) from None
@@ -260,10 +246,17 @@ class SessionkitMagics(Magics, Configurable):
         try:
             listen_on = resolve(target).listen_on
         except SessionkitError:
-            msg = (
-                f"{name!r} (of type {type(target).__name__}) is not a session; %sessionkit track needs the name of a "
-                "Session, sessionmaker, scoped_session or Session subclass."
-            )
+            kind = model_kind(target)
+            if kind is not None:
+                msg = (
+                    f"{name!r} is {kind}, not a session; track the Session or sessionmaker your code uses and give "
+                    "the declarative base with --models, e.g. %sessionkit track Session --models Base."
+                )
+            else:
+                msg = (
+                    f"{name!r} (of type {type(target).__name__}) is not a session; %sessionkit track needs the name "
+                    "of a Session, sessionmaker, scoped_session or Session subclass."
+                )
             raise UsageError(msg) from None
         try:
             model_list = tuple(model_targets(models))

@@ -64,7 +64,7 @@ def test_a_sessionmaker_reaches_sessions_made_before_tracking(Maker: sessionmake
     assert len(tracker.statements) == 1
 
 
-@pytest.mark.parametrize("bad", [42, "session", Author, sessionmaker, None, object()])
+@pytest.mark.parametrize("bad", [42, "session", sessionmaker, None, object()])  # a model: see below
 def test_bad_targets_raise_and_attach_nothing(bad: object) -> None:
     before = {hook: event.contains(Session, hook, lambda *a: None) for hook in sessionkit.HOOKS}
     with pytest.raises(sessionkit.SessionkitError) as raised:
@@ -283,3 +283,32 @@ def test_a_failing_watcher_warns_once_and_never_breaks_the_session(session: Sess
     assert len([w for w in warned if issubclass(w.category, RuntimeWarning)]) == 1
     assert len(calls) == len(tracker.events)
     assert session.scalars(select(Author.name)).all() == ["Ann"]
+
+
+# ---------------------------------------------------------------------- what track() refuses, in a learner's words
+ADVICE = (
+    "not a session; pass the Session or sessionmaker your code uses, and your declarative base as models= to see "
+    "objects from the moment they are made, e.g. track(Session, models=Base)."
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "start"),
+    [
+        (Author, "track() was given Author, a mapped class, "),
+        (Author(name="Ann"), "track() was given an object of the mapped class Author, "),
+        (Base, "track() was given Base, a declarative base, "),
+    ],
+    ids=["mapped class", "mapped instance", "declarative base"],
+)
+def test_tracking_a_model_says_what_it_is_and_what_to_pass(given: object, start: str) -> None:
+    with pytest.raises(sessionkit.TargetError) as caught:
+        track(given)
+    assert str(caught.value) == start + ADVICE
+    assert "DeclarativeAttributeIntercept" not in str(caught.value)
+    assert isinstance(caught.value, TypeError)
+
+
+def test_anything_else_is_named_with_what_is_accepted() -> None:
+    with pytest.raises(sessionkit.TargetError, match=r"^track\(\) cannot attach to 3 \(int\); accepted: a Session"):
+        track(3)

@@ -27,3 +27,19 @@ def test_cell_magic_reports_a_cell_that_raised(shell: Any, capsys: Any) -> None:
     report = run_cell(shell, "%%sessionkit\nann = Author()\nsession.add(ann)\nraise ValueError('oops')")
     assert repr(report).startswith("The cell caused 2 events before it stopped with ValueError: oops.")
     assert "ValueError" in capsys.readouterr().out  # IPython showed the error as for any cell
+
+
+def test_the_before_picture_says_it_was_drawn_before_the_cell(shell: Any) -> None:
+    run_cell(shell, "%sessionkit track session --models Base")
+    report = run_cell(shell, "%%sessionkit\nann = Author(name='Ann')\nsession.add(ann)")
+    text, page = repr(report), report._repr_html_()
+    before, after = text.split("Before:\n")[1].split("After:\n")
+    assert before.splitlines()[0] == "State diagram before this cell ran, when no event had happened: 0 tracked"
+    assert after.splitlines()[0] == "State diagram after event 3 (now): 1 tracked"
+    assert "before this cell ran, when no event had happened · 0 tracked" in page
+    assert "(now)" not in page.split("<h4>After</h4>")[0]
+
+    report = run_cell(shell, "%%sessionkit\nsession.flush()")
+    before = repr(report).split("Before:\n")[1]
+    assert before.splitlines()[0] == "State diagram before this cell ran, as after event 3: 1 tracked"
+    assert "before this cell ran, as after event 3 · 1 tracked" in report._repr_html_()

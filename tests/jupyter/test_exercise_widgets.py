@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from sessionkit import ObjectState
 from sessionkit.jupyter import exercise_widgets
-from sessionkit.jupyter.exercises import Exercise, Quiz, Score
+from sessionkit.jupyter.exercises import Exercise, Score
+from sessionkit.jupyter.quiz import Quiz
 from tests.models import Author
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -113,7 +115,11 @@ def test_the_score_widget_is_shared_and_updates_on_every_check(session: Session)
     assert "1 hint used" in score.value
     quiz.ask("third?", Author())
     assert "(3 questions)" in score.value
-    assert quiz._repr_mimebundle_()[WIDGET_VIEW]["model_id"] == score.model_id
+    summary = quiz.summary_widget()
+    assert quiz._repr_mimebundle_()[WIDGET_VIEW]["model_id"] == summary.model_id  # displaying the quiz
+    assert quiz._repr_mimebundle_()[WIDGET_VIEW]["model_id"] == summary.model_id  # ... again: the same live summary
+    assert "1 of 1 answered correctly (3 questions), 1 hint used" in summary.value
+    assert "<li value=2>right (said transient, was transient)</li>" in summary.value
 
 
 def test_the_hint_button_is_disabled_without_a_hint_and_escapes_its_text() -> None:
@@ -136,3 +142,106 @@ def test_a_dropdown_can_replace_the_buttons(session: Session) -> None:
     choice.value = ObjectState.TRANSIENT
     check.click()
     assert feedback.value.startswith('<div style="color:#15803d">Correct: it is transient.')
+
+
+# ---------------------------------------------------------------------- errors in a click show in the widget
+def click_and_read(
+    button: Any, feedback: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> str:
+    """Click as the front end does; the error must show in the feedback, and nowhere else."""
+    with caplog.at_level(logging.DEBUG):
+        button.click()
+    assert caplog.records == []  # ipywidgets logs an exception a callback lets out
+    assert capsys.readouterr() == ("", "")  # ... or prints its traceback, inside IPython
+    return str(feedback.value)
+
+
+def red(sentence: str) -> str:
+    return f'<div style="color:#b91c1c">{sentence}</div>'
+
+
+def test_check_on_a_deferred_question_whose_object_does_not_exist_yet(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    quiz = Quiz("Q", interactive=True)
+    exercise = quiz.ask("Which state will `bo` be in?", lambda: bo)  # type: ignore[name-defined]  # noqa: F821
+    choice, check, _, feedback, _ = parts(exercise)
+    choice.value = ObjectState.PENDING
+    assert click_and_read(check, feedback, capsys, caplog) == red(
+        "The object this exercise asks about is not there yet (NameError: name &#x27;bo&#x27; is not defined); "
+        "run the cells it is about first, then check again."
+    )
+    assert quiz.score.answered == 0
+
+
+def test_check_on_a_function_that_returns_no_mapped_object(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    exercise = Exercise("Which state?", lambda: "ann", interactive=True)
+    choice, check, _, feedback, _ = parts(exercise)
+    choice.value = ObjectState.PENDING
+    assert click_and_read(check, feedback, capsys, caplog) == red(
+        "state_of() needs an instance of a mapped class, but was given &#x27;ann&#x27;; "
+        "pass an object created from an ORM-mapped class."
+    )
+
+
+def test_check_when_the_object_has_moved_out_of_the_offered_choices(
+    session: Session, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    ann = Author(name="Ann")
+    exercise = Exercise("Which state?", lambda: ann, choices=["transient", "pending"], interactive=True)
+    choice, check, _, feedback, _ = parts(exercise)
+    choice.value = ObjectState.PENDING
+    session.add(ann)
+    session.flush()  # persistent: not among the choices
+    assert click_and_read(check, feedback, capsys, caplog) == red(
+        "The object is really persistent, which this exercise does not offer (transient, pending); "
+        "add &#x27;persistent&#x27; to its choices."
+    )
+
+
+def test_hint_shows_its_own_failure(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    exercise = Quiz("Q", interactive=True).ask("Which state?", Author(), hint="Look.")
+    _, _, hint, feedback, _ = parts(exercise)
+
+    def broken() -> str:
+        raise RuntimeError("the hint could not be read\nsecond line")
+
+    monkeypatch.setattr(exercise, "show_hint", broken)
+    assert click_and_read(hint, feedback, capsys, caplog) == red(
+        "Hint could not finish: RuntimeError: the hint could not be read second line."
+    )
+
+
+def test_every_button_of_the_widget_is_guarded(monkeypatch: pytest.MonkeyPatch) -> None:
+    exercise = Quiz("Q", interactive=True).ask("Which state?", Author(), hint="Look.")
+    box = exercise.widget()
+    buttons = [w for row in box.children for w in getattr(row, "children", ()) if isinstance(w, ipywidgets.Button)]
+    assert [b.description for b in buttons] == ["Check", "Hint"]
+    monkeypatch.setattr(exercise, "check", lambda _answer: 1 / 0)
+    monkeypatch.setattr(exercise, "show_hint", lambda: 1 / 0)
+    exercise_widgets_view = exercise._view
+    assert exercise_widgets_view is box
+    parts(exercise)[0].value = ObjectState.TRANSIENT
+    for button in buttons:
+        box.children[3].value = ""
+        button.click()  # raises nothing
+        assert box.children[3].value == red(
+            f"{button.description} could not finish: ZeroDivisionError: division by zero."
+        )
+
+
+def test_asking_again_builds_a_fresh_widget_and_the_old_one_still_counts(session: Session) -> None:
+    quiz = Quiz("Q", interactive=True)
+    exercise = quiz.ask("Which state is ann in?", Author(name="Ann"))
+    old_choice, old_check, *_, old_box = parts(exercise)
+    again = quiz.ask("Which state is ann in?", Author(name="Ann"))
+    assert again is exercise
+    new_box = parts(again)[-1]
+    assert new_box is not old_box
+    old_choice.value = ObjectState.TRANSIENT
+    old_check.click()
+    assert quiz.score == Score(correct=1, answered=1, total=1)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 import sessionkit
 from sessionkit import InvalidSettingError, NotMappedError, ObjectState
 from sessionkit.jupyter import exercises as exercises_module
-from sessionkit.jupyter.exercises import Exercise, InvalidAnswerError, Quiz, Score
+from sessionkit.jupyter.exercises import Exercise, InvalidAnswerError, Score
+from sessionkit.jupyter.quiz import RESULT_COLUMNS, Quiz
 from tests.models import Author, Base, Book
 
 
@@ -185,8 +188,8 @@ def test_the_first_answer_counts_and_hints_are_counted(session: Session) -> None
 def test_quiz_numbers_its_exercises_from_one(session: Session) -> None:
     quiz = Quiz("Deleting", interactive=False)
     ann = Author(name="Ann")
-    for _ in range(3):
-        quiz.ask("Which state?", ann)
+    for number in range(3):
+        quiz.ask(f"Which state? ({number})", ann)
     assert [e.title for e in quiz.exercises] == ["Exercise 1", "Exercise 2", "Exercise 3"]
     assert quiz[2] is quiz.exercises[1]
     assert len(quiz) == 3
@@ -205,8 +208,9 @@ def test_the_quiz_passes_its_defaults_to_each_exercise(tracker: sessionkit.Track
         "dropdown",
         quiz,
     )
-    own = quiz.ask("Which state?", Author(name="Bob"), widget="toggle")
+    own = quiz.ask("Which state is Bob in?", Author(name="Bob"), widget="toggle")
     assert own.widget_kind == "toggle"
+    assert exercise.widget_kind == "dropdown"
 
 
 def test_feedback_quotes_what_the_tracker_recorded(Maker: sessionmaker[Session], tracker: sessionkit.Tracker) -> None:  # noqa: N803
@@ -301,7 +305,10 @@ def test_the_quiz_static_view_is_its_summary() -> None:
     bundle = quiz._repr_mimebundle_()
     assert bundle == {
         "text/plain": "Q <1>: 0 of 0 answered correctly (1 question)\n   1. not answered yet",
-        "text/html": "<pre>Q &lt;1&gt;: 0 of 0 answered correctly (1 question)\n   1. not answered yet</pre>",
+        "text/html": (
+            '<div class="sessionkit-summary"><b>Q &lt;1&gt;</b>: 0 of 0 answered correctly (1 question)'
+            "<ol><li value=1>not answered yet</li></ol></div>"
+        ),
     }
     assert repr(quiz) == "<sessionkit.Quiz 'Q <1>': 0 of 0 answered correctly (1 question)>"
 
@@ -309,8 +316,137 @@ def test_the_quiz_static_view_is_its_summary() -> None:
 def test_importing_exercises_imports_no_widgets() -> None:
     code = (
         "import sys\n"
-        "import sessionkit.jupyter.exercises, sessionkit.teaching\n"
+        "import sessionkit.jupyter.exercises, sessionkit.jupyter.quiz, sessionkit.teaching\n"
         "print(sorted(m for m in ('ipywidgets', 'IPython', 'pandas', 'pygraphviz') if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------- a classroom: notes, re-runs, results
+def test_feedback_quotes_the_note_that_corrects_a_hook(
+    Maker: sessionmaker[Session],  # noqa: N803
+    tracker: sessionkit.Tracker,
+) -> None:
+    quiz = Quiz("Q", tracker=tracker, interactive=False)
+    with Maker() as session:
+        ike = Author(name="Ike")
+        session.add(ike)
+        session.flush()
+        session.delete(ike)
+        session.flush()
+        session.rollback()  # fires deleted_to_detached, but ike is really transient
+        outcome = quiz.ask("Which state is ike in?", ike).check("transient")
+    assert outcome.correct
+    assert outcome.history[-2] == "Author 1 went from deleted to detached (deleted_to_detached, session 1)."
+    note = tracker.notes[-1]
+    assert note.label == "Author 1"
+    assert outcome.history[-1] == note.describe()
+    assert "transient" in outcome.history[-1]
+    assert str(outcome).endswith(note.describe())
+
+
+def test_a_deferred_question_whose_object_does_not_exist_yet_says_so_in_one_sentence() -> None:
+    exercise = Exercise("Which state will `nobody` be in?", lambda: nobody)  # type: ignore[name-defined]  # noqa: F821
+    with pytest.raises(exercises_module.ExerciseNotReadyError) as caught:
+        exercise.check("pending")
+    assert str(caught.value) == (
+        "The object this exercise asks about is not there yet (NameError: name 'nobody' is not defined); "
+        "run the cells it is about first, then check again."
+    )
+    assert isinstance(caught.value, LookupError)
+    assert exercise.attempts == []
+
+
+def test_asking_the_same_question_again_replaces_it_and_keeps_its_number_answers_and_score(session: Session) -> None:
+    quiz = Quiz("Q", interactive=False)
+    first = quiz.ask("Which state is ann in?", Author(name="Ann"), hint="Look.")
+    second = quiz.ask("Which state is bob in?", Author(name="Bob"))
+    first.check("pending")  # wrong: transient
+    first.show_hint()
+    first.check("transient")
+    before = (quiz.score, first.attempts[:], quiz.summary())
+
+    ann = Author(name="Ann")  # the learner runs the cell again: a new ann, added this time
+    session.add(ann)
+    again = quiz.ask("  Which state is ann in?  ", ann, hint="Look again.")
+    assert again is first
+    assert (again.number, len(quiz), quiz.exercises) == (1, 2, [first, second])
+    assert (quiz.score, again.attempts, quiz.summary()) == before
+    assert again.hint_shown
+    assert (again.obj, again.answer, again.hint) == (ann, ObjectState.PENDING, "Look again.")
+    again.check("pending")  # answers after the re-run are checked against the new moment
+    assert again.attempts[-1].correct
+    assert quiz.score == before[0]  # the first answer still counts
+    assert quiz.ask("Which state is carl in?", Author(name="Carl")).number == 3
+
+
+def answered_quiz(session: Session) -> Quiz:
+    quiz = Quiz("Predict the state!", interactive=False)
+    ann = Author(name="Ann")
+    session.add(ann)
+    quiz.ask("Which state is `ann` in?", ann, hint="No SQL yet.").check("persistent")
+    quiz[1].show_hint()
+    quiz[1].check("pending")
+    quiz.ask("And a new author?", Author(name="Bob")).check("transient")
+    quiz.ask("Not answered", Author(name="Cy"))
+    return quiz
+
+
+def test_results_are_a_data_frame_with_a_row_per_exercise(session: Session) -> None:
+    quiz = answered_quiz(session)
+    frame = quiz.results()
+    assert list(frame.columns) == list(RESULT_COLUMNS)
+    assert [str(t) for t in frame.dtypes] == ["int64", "string", "bool", "string", "boolean", "string", "int64", "bool"]
+    assert frame.iloc[:, 3:6].isna().values.tolist() == [[False] * 3, [False] * 3, [True] * 3]
+    assert frame.astype(object).where(frame.notna(), None).to_dict("records") == quiz.result_rows()
+    assert quiz.result_rows() == [
+        {
+            "number": 1,
+            "question": "Which state is `ann` in?",
+            "answered": True,
+            "first_answer": "persistent",
+            "correct": False,
+            "right_answer": "pending",
+            "attempts": 2,
+            "hint_used": True,
+        },
+        {
+            "number": 2,
+            "question": "And a new author?",
+            "answered": True,
+            "first_answer": "transient",
+            "correct": True,
+            "right_answer": "transient",
+            "attempts": 1,
+            "hint_used": False,
+        },
+        {
+            "number": 3,
+            "question": "Not answered",
+            "answered": False,
+            "first_answer": None,
+            "correct": None,
+            "right_answer": None,  # not given away before an answer
+            "attempts": 0,
+            "hint_used": False,
+        },
+    ]
+
+
+def test_results_are_saved_as_json_beside_the_notebook(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiz = answered_quiz(session)
+    monkeypatch.chdir(tmp_path)  # a kernel runs in its notebook's folder
+    path = quiz.save_results()
+    assert path == tmp_path / "predict-the-state-results.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved == {
+        "quiz": "Predict the state!",
+        "score": {"correct": 1, "answered": 2, "total": 3, "hints": 1},
+        "exercises": quiz.result_rows(),
+    }
+    elsewhere = quiz.save_results(tmp_path / "mine.json")
+    assert json.loads(elsewhere.read_text(encoding="utf-8")) == saved
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.json", "predict-the-state-results.json"]

@@ -229,11 +229,12 @@ MISTAKES = [
     ("%sessionkit log", r"Nothing is tracked yet"),
     ("%sessionkit replay", r"Nothing is tracked yet"),
     ("%sessionkit stop", r"Nothing is tracked, so there is nothing to stop"),
-    ("%sessionkit log -n x", r"argument -n: invalid int value: 'x'; see %sessionkit\? for the accepted forms"),
+    ("%sessionkit log -n x", r"argument -n: invalid int value: 'x'; log is written %sessionkit log \[NAME\] \[-n N\]"),
     ("%sessionkit view --bogus", r"unrecognized arguments: --bogus"),
     ("%sessionkit view -n 3", r"-n only applies to log; run %sessionkit log -n 3\."),
     ("%sessionkit view --models Base", r"--models only applies to track"),
-    ("%sessionkit -n 3", r"Options need a subcommand"),
+    ("%sessionkit -n 3", r"Options need a subcommand: -n belongs to log, as in %sessionkit log -n 10\.$"),
+    ("%sessionkit --models Base", r"Options need a subcommand: --models belongs to track, as in %sessionkit track"),
     ("%sessionkit track a b c", r"unrecognized arguments: b c"),
     ("%sessionkit log 'unbalanced", r"Could not split"),
 ]
@@ -264,6 +265,88 @@ def test_mistakes_with_a_tracker_change_nothing(shell: Any, line: str, message: 
     assert one_sentence(str(caught.value))
     assert magics(shell).trackers == {"session": tracker}
     assert tracker.active
+
+
+PARSE_ERRORS = [
+    (
+        "%sessionkit track session --modles Base",
+        (
+            "unrecognized arguments: --modles Base; track is written %sessionkit track [NAME] [--models BASE], "
+            "e.g. %sessionkit track Session --models Base (see %sessionkit?)."
+        ),
+    ),
+    (
+        "%sessionkit track --models",
+        (
+            "argument --models: expected one argument; track is written %sessionkit track [NAME] [--models BASE], "
+            "e.g. %sessionkit track Session --models Base (see %sessionkit?)."
+        ),
+    ),
+    (
+        "%sessionkit view --bogus",
+        (
+            "unrecognized arguments: --bogus; view is written %sessionkit view [NAME], e.g. %sessionkit view "
+            "(see %sessionkit?)."
+        ),
+    ),
+    (
+        "%sessionkit log -n x",
+        (
+            "argument -n: invalid int value: 'x'; log is written %sessionkit log [NAME] [-n N], "
+            "e.g. %sessionkit log -n 10 (see %sessionkit?)."
+        ),
+    ),
+    (
+        "%sessionkit --bogus",
+        (
+            "unrecognized arguments: --bogus; start with a subcommand "
+            "(track, view, diagram, log, sql, map, replay, stop), e.g. %sessionkit log -n 10."
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), PARSE_ERRORS)
+def test_a_line_that_does_not_parse_shows_its_own_subcommands_form(shell: Any, line: str, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        run_cell(shell, line)
+    assert str(caught.value) == message
+
+
+def test_a_cell_line_that_does_not_parse_shows_the_cell_magics_form(shell: Any) -> None:
+    with pytest.raises(UsageError) as caught:
+        run_cell(shell, "%%sessionkit session extra\nmarker = 1")
+    assert str(caught.value) == (
+        "unrecognized arguments: extra; %%sessionkit takes at most one NAME, as in %%sessionkit session "
+        "(see %sessionkit?)."
+    )
+    assert "marker" not in shell.user_ns
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "%sessionkit track Author",
+            (
+                "'Author' is a mapped class, not a session; track the Session or sessionmaker your code uses and give "
+                "the declarative base with --models, e.g. %sessionkit track Session --models Base."
+            ),
+        ),
+        (
+            "%sessionkit track Base",
+            (
+                "'Base' is a declarative base, not a session; track the Session or sessionmaker your code uses "
+                "and give the declarative base with --models, e.g. %sessionkit track Session --models Base."
+            ),
+        ),
+    ],
+)
+def test_tracking_a_model_says_what_it_is_and_what_to_pass(shell: Any, line: str, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        run_cell(shell, line)
+    assert str(caught.value) == message
+    assert "DeclarativeAttributeIntercept" not in str(caught.value)
 
 
 def test_a_session_that_is_not_one_is_refused_before_tracking(shell: Any) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fresh import fresh_environment, run_fresh
+
 ROOT = Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
 
@@ -61,20 +63,10 @@ def interpreter() -> str:
 def test_a_fresh_environment_from_binder_alone_runs_every_notebook(tmp_path: Path) -> None:
     venv = tmp_path / "binder-env"
     python = venv / "bin" / "python"
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV", "PIP_"))}
-    env.pop("SESSIONKIT_DATABASE_URL", None)  # as on Binder: in-memory SQLite
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env = fresh_environment()  # as on Binder: nothing configured
 
     def run(*command: str | Path, cwd: Path = ROOT) -> str:
-        result = subprocess.run(
-            [str(part) for part in command],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=BUILD_TIMEOUT,
-            check=False,
-        )
+        result = run_fresh([str(part) for part in command], cwd=cwd, timeout=BUILD_TIMEOUT)
         assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}"
         return result.stdout
 

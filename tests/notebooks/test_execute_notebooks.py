@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -30,7 +33,7 @@ def load(name: str, path: Path) -> ModuleType:
 
 
 script = load("execute_notebooks", ROOT / "scripts" / "execute_notebooks.py")
-notebooks_conftest = load("notebooks_conftest", ROOT / "notebooks" / "conftest.py")
+notebooks_conftest = load("nbval_plugin", ROOT / "tests" / "notebooks" / "nbval_plugin.py")
 
 
 def sanitize(value: str) -> str:
@@ -83,7 +86,7 @@ def test_ordinary_output_is_compared_as_it_is(kept: str) -> None:
     assert sanitize(kept) == kept
 
 
-# ---------------------------------------------------------------------- notebooks/conftest.py
+# ---------------------------------------------------------------------- tests/notebooks/nbval_plugin.py
 def nbval_options(**given: Any) -> SimpleNamespace:
     """nbval's options as pytest parses them when none is given on the command line."""
     defaults: dict[str, Any] = {
@@ -116,6 +119,21 @@ def test_explicit_nbval_choices_are_kept() -> None:
         False,
         5,
     )
+
+
+def test_a_test_run_removes_the_databases_of_the_kernels_nbval_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    killed = tmp_path / f"sessionkit-sqlite-{int(finished.stdout)}-abc"
+    mine = tmp_path / f"sessionkit-sqlite-{os.getpid()}-def"
+    for directory in (killed, mine):
+        directory.mkdir()
+        (directory / "sessionkit.db").write_bytes(b"")
+    notebooks_conftest.pytest_unconfigure(SimpleNamespace(option=nbval_options()))
+    assert not killed.exists()
+    assert mine.exists()
 
 
 def test_without_nbval_installed_the_conftest_does_nothing() -> None:
@@ -251,3 +269,51 @@ def test_at_most_a_quarter_of_the_outputs_escape_comparison(path: Path) -> None:
         if "NBVAL_IGNORE_OUTPUT" in cell.source or "nbval-ignore-output" in cell.metadata.get("tags", [])
     ]
     assert len(ignored) * 4 <= len(with_output), f"{len(ignored)} of {len(with_output)} outputs are ignored"
+
+
+# ---------------------------------------------------------------------- the lessons folder, in reading order
+def test_the_notebooks_folder_holds_the_lessons_alone_numbered_in_reading_order() -> None:
+    names = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name != ".ipynb_checkpoints")
+    assert all(re.fullmatch(r"\d\d-[a-z0-9-]+\.ipynb", name) for name in names), names
+    assert [int(name[:2]) for name in names] == list(range(len(names)))
+    assert names[-1].endswith("-exercises.ipynb")  # the exercises come last: they ask about every lesson
+
+
+def test_the_index_and_the_next_links_follow_the_file_order() -> None:
+    names = [path.name for path in NOTEBOOKS]
+    index = "".join(cell.source for cell in nbformat.read(NOTEBOOKS[0], as_version=4).cells)
+    rows = re.findall(r"^\| (\d+) \| \[[^]]+\]\(([^)]+\.ipynb)\)", index, flags=re.MULTILINE)
+    assert [link for _, link in rows] == names[1:]
+    assert all(int(number) == int(link[:2]) for number, link in rows)
+    for path in NOTEBOOKS[1:]:
+        nb = nbformat.read(path, as_version=4)
+        assert nb.cells[0].source.startswith(f"# {int(path.name[:2])}. ")
+        for number, link in re.findall(r"\*\*Next:\*\* \[(\d+)\. [^]]+\]\(([^)]+)\)", nb.cells[-1].source):
+            assert link == names[names.index(path.name) + 1]
+            assert int(number) == int(link[:2])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_output_shows_a_memory_address_or_a_temporary_path(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            shown = output.get("text", "") + "".join(
+                value for key, value in output.get("data", {}).items() if key.startswith("text/")
+            )
+            assert not re.search(r"\b0x[0-9a-fA-F]{6,}\b", shown), f"{path.name}: {cell.source[:60]!r} shows an address"
+            assert "sessionkit-sqlite-" not in shown, f"{path.name}: {cell.source[:60]!r} shows a temporary path"
+            assert tempfile.gettempdir() + "/" not in shown, f"{path.name}: {cell.source[:60]!r} shows a temporary path"
+
+
+def test_the_script_leaves_no_temporary_database_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kernels_tmp = tmp_path / "tmp"
+    kernels_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(kernels_tmp))  # the kernel's tempfile.gettempdir()
+    monkeypatch.delenv("SESSIONKIT_DATABASE_URL", raising=False)
+    source = "from sessionkit.teaching import create_engine\nengine = create_engine()\nprint(engine.dialect.name)"
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(source)]), path)
+    assert script.main([str(path)]) == 0
+    assert nbformat.read(path, as_version=4).cells[0].outputs[0].text == "sqlite\n"
+    assert list(kernels_tmp.glob("sessionkit-sqlite-*")) == []
