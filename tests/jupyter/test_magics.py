@@ -285,7 +285,7 @@ PARSE_ERRORS = [
     (
         "%sessionkit view --bogus",
         (
-            "unrecognized arguments: --bogus; view is written %sessionkit view [NAME], e.g. %sessionkit view "
+            "unrecognized arguments: --bogus; view is written %sessionkit view [NAME] [--side], e.g. %sessionkit view "
             "(see %sessionkit?)."
         ),
     ),
