@@ -34,12 +34,14 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from nbclient.output_widget import OutputWidget
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SANITIZE = ROOT / "tests" / "notebooks" / "nbval-sanitize.cfg"
 CURRENT_ENV = "sessionkit-current-env"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+SIDECAR_MODULE = "@jupyter-widgets/jupyterlab-sidecar"
 
 
 class _CurrentEnvSpecs(KernelSpecManager):
@@ -58,6 +60,16 @@ def nbval_ignores(cell: nbformat.NotebookNode) -> bool:
     return "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []) or "NBVAL_IGNORE_OUTPUT" in cell.source
 
 
+class _SidePanel(OutputWidget):
+    """A JupyterLab side panel as nbclient sees it: what is displayed in it lives in the panel, never in the cell."""
+
+    def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> None:
+        """Keep the panel's copy out of the notebook (a panel is not saved with it)."""
+
+    def clear_output(self, outs: list[Any], msg: dict[str, Any], cell_index: int) -> None:
+        """Nothing to clear: the panel keeps nothing."""
+
+
 class _NbvalClient(NotebookClient):
     """nbclient, except that a display update reaches only outputs nbval does not compare.
 
@@ -66,7 +78,15 @@ class _NbvalClient(NotebookClient):
     the output as first displayed. So a compared output is written as nbval will see it, and
     an ignored one (``nbval-ignore-output``) as a reader of the saved notebook should: the
     session when the notebook stopped.
+
+    A side panel (``sidecar``, which ``%sessionkit view --side`` opens) is an Output widget
+    under another name: what is displayed in it goes to the panel, as JupyterLab does, and
+    not into the cell. Otherwise the saved cell would hold the view twice.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.widget_registry[SIDECAR_MODULE] = {"SidecarModel": _SidePanel}
 
     def _update_display_id(self, display_id: str, msg: dict[str, Any]) -> None:
         targets = self._display_id_map.get(display_id, {})

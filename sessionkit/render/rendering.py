@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -31,6 +32,9 @@ __all__ = ["SAVE_FORMATS", "RenderError", "Renderable", "node_sizes", "render"]
 SAVE_FORMATS = ("svg", "svgz", "png", "pdf", "jpg", "jpeg", "gif", "ps", "eps", "json", "xdot", "dot", "gv")
 
 _RENDER_LOCK = threading.Lock()
+#: The widest a diagram is displayed in a notebook, in points (about 880 pixels): a page's width.
+DISPLAY_WIDTH_PT = 660.0
+_SVG_SIZE = re.compile(r'<svg width="(?P<width>[0-9.]+)pt" height="(?P<height>[0-9.]+)pt"')
 #: How the lines Graphviz and its Fontconfig print on stderr begin.
 _RENDERER_NOISE = ("Fontconfig", "Error:", "Warning:")
 
@@ -94,12 +98,31 @@ class Renderable(ABC):
         text = self.summary()
         if wanted("image/svg+xml"):
             try:
-                bundle["image/svg+xml"] = self.svg()
+                bundle["image/svg+xml"] = fit_width(self.svg())
             except RenderError as error:
                 text = f"{error}\n{self.source}"
         if wanted("text/plain"):
             bundle["text/plain"] = text
         return bundle
+
+
+def fit_width(svg: str, limit: float = DISPLAY_WIDTH_PT) -> str:
+    """The SVG as displayed in a notebook: at most ``limit`` points wide, shrunk evenly if wider.
+
+    Graphviz sizes the root ``<svg>`` in points, and nbconvert's HTML shows an SVG output as an
+    image of that size: a picture wider than the page is cut off at the right. The ``viewBox``
+    keeps the drawing whole; only its displayed size changes, and ``max-width: 100%`` lets it
+    shrink further where it is drawn inline in a narrower column.
+
+    >>> fit_width('<svg width="900pt" height="200pt" viewBox="0 0 900 200">', limit=600)
+    '<svg style="max-width:100%;height:auto" width="600pt" height="133pt" viewBox="0 0 900 200">'
+    """
+    size = _SVG_SIZE.search(svg)
+    if size is not None and float(size["width"]) > limit:
+        scale = limit / float(size["width"])
+        resized = f'<svg width="{limit:.0f}pt" height="{float(size["height"]) * scale:.0f}pt"'
+        svg = svg[: size.start()] + resized + svg[size.end() :]
+    return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
 
 
 @contextlib.contextmanager

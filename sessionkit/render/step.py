@@ -8,6 +8,7 @@ moved tokens change place.
 
 from __future__ import annotations
 
+import re
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -34,6 +35,16 @@ class _Steps:
 _STEPS: weakref.WeakKeyDictionary[Recorded, _Steps] = weakref.WeakKeyDictionary()
 
 
+def _by_object(move: Transition) -> list[str | int]:
+    """Sort key: the object's label in natural order ("Author 2" before "Author 10").
+
+    SQLAlchemy fires the hooks of one flush, commit or rollback in set order, so the moves of a
+    step are listed object by object (a stable sort keeps each object's own moves in order):
+    the same step always reads the same.
+    """
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", move.label)]
+
+
 def step_picture(tracker: Recorded, since: int | None = None, *, max_tokens: int = DEFAULT_MAX_TOKENS) -> StateDiagram:
     """The session now, compact, with the moves after event ``since`` (default: since the last step) in red."""
     if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
@@ -42,7 +53,7 @@ def step_picture(tracker: Recorded, since: int | None = None, *, max_tokens: int
     steps = _STEPS.setdefault(tracker, _Steps())
     events = tracker.events
     start = steps.seen if since is None else since
-    moves = [event for event in events if isinstance(event, Transition) and event.seq > start]
+    moves = sorted((event for event in events if isinstance(event, Transition) and event.seq > start), key=_by_object)
     steps.seen = events[-1].seq if events else 0
     return StateDiagram(
         tracker.snapshot(), max_tokens=check_max_tokens(max_tokens), lanes=steps.book, moves=moves, compact=True

@@ -45,7 +45,7 @@ def test_the_script_reads_the_sanitize_file_as_nbval_does() -> None:
     text = script.SANITIZE.read_text(encoding="utf-8")
     ours = [(regex.pattern, replace) for regex, replace in script.sanitize_patterns()]
     assert ours == get_sanitize_patterns(text)
-    assert len(ours) == 4
+    assert len(ours) == 6
 
 
 @pytest.mark.parametrize(
@@ -65,6 +65,14 @@ def test_the_script_reads_the_sanitize_file_as_nbval_does() -> None:
             '<svg width="#" height="#" viewBox="#">',
         ),
         ('<path fill="none" d="M1,2C3,4"/>', '<path fill="none" d="#"/>'),
+        (  # a replay's frames: SVG inside JSON, its quotes escaped
+            r'{"svg":"<svg width=\"907pt\" viewBox=\"0.00 0.00 907.00 886.00\"><text x=\"364.02\" fill=\"#6b7280\">',
+            r'{"svg":"<svg width=\"#\" viewBox=\"#\"><text x=\"#\" fill=\"#6b7280\">',
+        ),
+        (
+            """<div data-sessionkit-replay="80084e9cc0b5ea1d">...[data-sessionkit-replay="80084e9cc0b5ea1d"]""",
+            """<div data-sessionkit-replay="KEY">...[data-sessionkit-replay="KEY"]""",
+        ),
     ],
 )
 def test_each_pattern_masks_only_what_varies(raw: str, clean: str) -> None:

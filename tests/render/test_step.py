@@ -59,3 +59,14 @@ def test_since_must_be_an_event_number(session: Session) -> None:
     tracker = sessionkit.track(session)
     with pytest.raises(EventNotFoundError, match="since="):
         tracker.step(since=-1)
+
+
+def test_a_step_lists_its_moves_object_by_object_whatever_order_sqlalchemy_fired_them(session: Session) -> None:
+    tracker = sessionkit.track(session)
+    authors = [Author(name=f"Author {number}") for number in range(1, 12)]
+    session.add_all(authors)
+    session.flush()  # eleven pending_to_persistent hooks, fired in set order
+    moved = tracker.step(since=0).moves
+    labels = [move.label for move in moved]
+    assert labels == [label for number in range(1, 12) for label in [f"Author {number}"] * 2]
+    assert [move.hook for move in moved[:2]] == ["transient_to_pending", "pending_to_persistent"]
