@@ -258,11 +258,12 @@ def _server_env(base: Path, python: str = sys.executable) -> dict[str, str]:
     return env
 
 
-def _server_cmd(port: int, token: str, root: Path, python: str) -> list[str]:
+def _server_cmd(port: int, token: str, root: Path, python: str, app: str = "jupyterlab") -> list[str]:
+    """``app`` is the module run: ``jupyterlab``, or ``notebook`` for Jupyter Notebook 7."""
     cmd = [
         python,
         "-m",
-        "jupyterlab",
+        app,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -272,6 +273,7 @@ def _server_cmd(port: int, token: str, root: Path, python: str) -> list[str]:
         "--ServerApp.terminals_enabled=False",
         "--ServerApp.shutdown_no_activity_timeout=1800",  # safety net if teardown never runs
         "--LabApp.expose_app_in_browser=True",  # window.jupyterapp, as JupyterLab's own galata uses
+        "--JupyterNotebookApp.expose_app_in_browser=True",  # the same in Notebook 7 (ignored by Lab)
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--VoilaConfiguration.show_tracebacks=True",  # ignored without voila
@@ -298,8 +300,10 @@ def _wait_until_up(server: JupyterServer) -> bool:
     return False
 
 
-def _start_server(base: Path, env: dict[str, str], root: Path, python: str = sys.executable) -> JupyterServer:
-    """``jupyter lab`` run by ``python`` (this interpreter, or another environment's)."""
+def _start_server(
+    base: Path, env: dict[str, str], root: Path, python: str = sys.executable, app: str = "jupyterlab"
+) -> JupyterServer:
+    """``jupyter lab`` (or ``app``) run by ``python`` (this interpreter, or another environment's)."""
     import importlib.util
 
     voila_available = python == sys.executable and importlib.util.find_spec("voila") is not None
@@ -309,7 +313,7 @@ def _start_server(base: Path, env: dict[str, str], root: Path, python: str = sys
         log_path = base / f"server-{attempt}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                _server_cmd(port, token, root, python),
+                _server_cmd(port, token, root, python, app),
                 cwd=root,
                 env=env,
                 stdout=log,
@@ -720,6 +724,20 @@ class LabNotebook(_BaseNotebook):
         """Wait until every widget view in the notebook's outputs is rendered."""
         result = self.state()
         self._wait_rendered(result, [c["index"] for c in result["cells"]])
+
+
+class Notebook7Notebook(LabNotebook):
+    """A notebook opened in Jupyter Notebook 7 (``jupyter notebook``): the same notebook widget and commands as Lab."""
+
+    def open(self) -> Notebook7Notebook:
+        self.page.goto(self.server.url(f"notebooks/{quote(self.path)}"))
+        handle = self.page.wait_for_function(_LAB_READY_JS, arg=self.path, timeout=self.timeout_ms, polling=100)
+        state = handle.json_value()
+        if state.startswith("dialog:"):
+            msg = f"Notebook 7 showed a dialog while opening {self.path}: {state}"
+            raise AssertionError(msg)
+        self.kernel_id = state.split(":", 1)[1]
+        return self
 
 
 class VoilaNotebook(_BaseNotebook):
