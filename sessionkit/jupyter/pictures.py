@@ -49,16 +49,22 @@ class Recording:
     """
 
     def __init__(self, tracker: Tracker, *, max_tokens: int, show_sql: bool, log_length: int) -> None:
+        self.max_tokens = check_max_tokens(max_tokens)
+        self.show_sql = check_show_sql(show_sql)
+        self.log_length = check_log_length(log_length)
         self.description = tracker.target.description
         self.events = tracker.events
         self.seqs = [event.seq for event in self.events]
-        self.max_tokens = max_tokens
-        self.show_sql = show_sql
-        self.log_length = log_length
         book = LaneBook()
         book.observe_events(self.events)
         #: The token slots every step's picture shares: its boxes and edges hold still from step to step.
         self.lanes = book.lanes(max_tokens)
+
+    def first_step(self, start: int | None) -> int:
+        """The step a replay opens at: the recorded event at ``start`` (or the one before it), else the first."""
+        if start is None:
+            return self.seqs[0] if self.seqs else 0
+        return self.nearest(check_seq(start, "start"))
 
     def nearest(self, seq: int) -> int:
         """The recorded event at ``seq``, or the last one before it (the first if none is; 0 if none was recorded)."""
@@ -182,13 +188,6 @@ def still_replay(
     start: int | None = None,
 ) -> StillPicture:
     """The replay's first picture (or the one at ``start``), as a still picture."""
-    recording = Recording(
-        tracker,
-        max_tokens=check_max_tokens(max_tokens),
-        show_sql=check_show_sql(show_sql),
-        log_length=check_log_length(log_length),
-    )
+    recording = Recording(tracker, max_tokens=max_tokens, show_sql=show_sql, log_length=log_length)
     check_interval_ms(interval_ms)
-    first = recording.seqs[0] if recording.seqs else 0
-    step = recording.nearest(first if start is None else check_seq(start, "start"))
-    return StillPicture(recording.picture_at(step))
+    return StillPicture(recording.picture_at(recording.first_step(start)))

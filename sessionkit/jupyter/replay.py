@@ -17,9 +17,9 @@ import traitlets
 from sessionkit.core.events import Event
 from sessionkit.core.exceptions import InvalidSettingError
 from sessionkit.jupyter.pictures import DEFAULT_INTERVAL_MS, Recording
-from sessionkit.jupyter.settings import check_interval_ms, check_log_length, check_seq, check_show_sql
+from sessionkit.jupyter.settings import check_interval_ms, check_seq
 from sessionkit.jupyter.widget import PictureWidget
-from sessionkit.render.diagram import DEFAULT_MAX_TOKENS, check_max_tokens
+from sessionkit.render.diagram import DEFAULT_MAX_TOKENS
 from sessionkit.render.panels import DEFAULT_LOG_LENGTH, Picture
 
 if TYPE_CHECKING:
@@ -54,16 +54,10 @@ class ReplayView(PictureWidget):
         interval_ms: int = DEFAULT_INTERVAL_MS,
         start: int | None = None,
     ) -> None:
-        self._recording = Recording(
-            tracker,
-            max_tokens=check_max_tokens(max_tokens),
-            show_sql=check_show_sql(show_sql),
-            log_length=check_log_length(log_length),
-        )
+        self._recording = Recording(tracker, max_tokens=max_tokens, show_sql=show_sql, log_length=log_length)
         interval = check_interval_ms(interval_ms)
         seqs = self._recording.seqs
-        first = seqs[0] if seqs else 0
-        step = self._recording.nearest(first if start is None else check_seq(start, "start"))
+        step = self._recording.first_step(start)
         self.tracker = tracker
         self.picture = self._recording.picture_at(step)
         super().__init__(step=step, steps=list(seqs), interval_ms=interval, frame=dict(self.picture.frame()))
