@@ -282,23 +282,21 @@ def _(Author, add_author, mo, session, state_of):
 
 @app.cell
 def _(mo):
-    mo.md(
-        """
-        ## Recap
+    mo.md("""
+    ## Recap
 
-        - A new object is **transient**: no session, no row, no primary key.
-        - `add()` and `add_all()` make objects **pending**; related objects follow through
-          the *save-update* cascade. No SQL is sent yet.
-        - The INSERT happens at the next **flush**: when you call `flush()`, before a query
-          (**autoflush**), and inside `commit()`. Afterwards the objects are **persistent**.
-        - `commit()` is a flush and a COMMIT; then every attribute is **expired**.
+    - A new object is **transient**: no session, no row, no primary key.
+    - `add()` and `add_all()` make objects **pending**; related objects follow through
+      the *save-update* cascade. No SQL is sent yet.
+    - The INSERT happens at the next **flush**: when you call `flush()`, before a query
+      (**autoflush**), and inside `commit()`. Afterwards the objects are **persistent**.
+    - `commit()` is a flush and a COMMIT; then every attribute is **expired**.
 
-        **In marimo:** the live view redraws at every SQLAlchemy lifecycle event. A change
-        that fires none (setting an attribute makes an object *dirty*) shows at the next
-        event, or when you call `live.refresh()`; in Jupyter the view also looks again after
-        each cell.
-        """
-    )
+    **In marimo:** the live view redraws at every SQLAlchemy lifecycle event. A change
+    that fires none (setting an attribute makes an object *dirty*) shows at the next
+    event, or when you call `live.refresh()`; in Jupyter the view also looks again after
+    each cell.
+    """)
     return
 
 
