@@ -281,10 +281,17 @@ def test_at_most_a_quarter_of_the_outputs_escape_comparison(path: Path) -> None:
 
 # ---------------------------------------------------------------------- the lessons folder, in reading order
 def test_the_notebooks_folder_holds_the_lessons_alone_numbered_in_reading_order() -> None:
-    names = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name != ".ipynb_checkpoints")
+    skipped = {".ipynb_checkpoints", "__marimo__", "marimo"}
+    names = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name not in skipped)
     assert all(re.fullmatch(r"\d\d-[a-z0-9-]+\.ipynb", name) for name in names), names
     assert [int(name[:2]) for name in names] == list(range(len(names)))
     assert names[-1].endswith("-exercises.ipynb")  # the exercises come last: they ask about every lesson
+    # marimo/ holds marimo editions of lessons, each named after the lesson it follows
+    editions = sorted(p.name for p in (ROOT / "notebooks" / "marimo").iterdir() if p.name not in skipped)
+    assert editions, "the marimo edition of lesson 2 is missing"
+    assert [name.replace("_", "-").replace(".py", ".ipynb") for name in editions] == [
+        name for name in names if name[:2] in {edition[:2] for edition in editions}
+    ]
 
 
 def test_the_index_and_the_next_links_follow_the_file_order() -> None:
