@@ -18,8 +18,9 @@ Layers (each usable on its own):
   the server-log tail are written to ``test-artifacts/browser/``.
 * ``open_notebook`` (per test): ``open_notebook("x.ipynb", mode="lab"|"voila")``
   returns an opened ``LabNotebook``/``VoilaNotebook`` with ``run_all()``,
-  ``run_cell(i)`` (Lab), ``execute(code)`` (runs code in the page's kernel from
-  Python), ``wait_for_widgets()``, ``output(i)`` and ``screenshot(name)``.
+  ``run_all_from_menu()`` and ``run_cell(i)`` (Lab), ``execute(code)`` (runs code
+  in the page's kernel from Python and returns what it printed),
+  ``wait_for_widgets()``, ``output(i)`` and ``screenshot(name)``.
   Kernels it started are shut down after the test.
 """
 
@@ -579,6 +580,23 @@ async ({path, command, cellIndex, timeoutMs}) => {
 """
 )
 
+# a run started from the page (a menu, a button) is over: a cell failed, or every code cell has
+# run and the kernel is idle
+_LAB_RUN_OVER_JS = (
+    _FIND_PANEL_JS
+    + _LAB_CELLS_JS
+    + """
+(path) => {
+  const panel = findPanel(path);
+  const cells = cellStates(panel.content);
+  if (cells.some(c => c.errors.length)) return true;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return Boolean(kernel) && kernel.status === 'idle'
+    && cells.every(c => c.type !== 'code' || c.executionCount !== null);
+}
+"""
+)
+
 # every listed widget view has real, error-free, visible content
 _WIDGETS_RENDERED_JS = """
 ([cellSelector, outputs]) => {
@@ -625,17 +643,20 @@ class _BaseNotebook:
     def open(self) -> _BaseNotebook:
         raise NotImplementedError
 
-    def execute(self, code: str, timeout: float = 30) -> None:
-        """Run ``code`` in this page's kernel from Python (not as a notebook cell).
+    def execute(self, code: str, timeout: float = 30) -> str:
+        """Run ``code`` in this page's kernel from Python (not as a notebook cell); returns what it printed.
 
         Widget state changes are broadcast over IOPub, so the page updates.
         """
         client = self.server.kernel_client(self.kernel_id)
         errors: list[str] = []
+        printed: list[str] = []
 
         def hook(msg: dict[str, Any]) -> None:
             if msg["msg_type"] == "error":
                 errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+            elif msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+                printed.append(msg["content"]["text"])
 
         try:
             reply = client.execute_interactive(code, timeout=timeout, output_hook=hook)
@@ -644,6 +665,7 @@ class _BaseNotebook:
         if errors or reply["content"]["status"] != "ok":
             msg = f"kernel execute failed: {errors or reply['content']}"
             raise NotebookCellError(msg)
+        return "".join(printed)
 
     def cell_count(self) -> int:
         return int(self.page.locator(self.CELL_SELECTOR).count())
@@ -701,7 +723,22 @@ class LabNotebook(_BaseNotebook):
 
     def run_all(self) -> dict[str, Any]:
         """Run all cells (``notebook:run-all-cells``), then wait for their widget views."""
-        result = self._run("notebook:run-all-cells", None)
+        return self._all_ran(self._run("notebook:run-all-cells", None))
+
+    def run_all_from_menu(self, timeout_ms: int | None = None) -> dict[str, Any]:
+        """Run all cells as a learner does, with Run, then Run All Cells, in the menu bar; then as ``run_all``.
+
+        The notebook's code cells must have no execution count yet (saved without outputs), so
+        that the run is known to be over once every one has a count.
+        """
+        self.page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+        self.page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        self.page.wait_for_function(_LAB_RUN_OVER_JS, arg=self.path, timeout=timeout_ms or self.timeout_ms, polling=200)
+        result = self.state()
+        _raise_cell_errors(result, f"{self.path} Run All Cells (menu)")
+        return self._all_ran(result)
+
+    def _all_ran(self, result: dict[str, Any]) -> dict[str, Any]:
         code = [c for c in result["cells"] if c["type"] == "code"]
         missing = [c["index"] for c in code if c["executionCount"] is None]
         if missing:

@@ -123,3 +123,28 @@ def identity_map(scope: Any) -> dict[str, str]:
     """The identity map a view shows in the page: ``{object: state}``."""
     rows = scope.locator(".sessionkit-objects tbody tr").all()
     return {row.locator("td").nth(0).inner_text(): row.locator("td").nth(1).inner_text() for row in rows}
+
+
+# Whether the event log of the view in the index-th element matching a selector shows its newest
+# entry: the pane scrolls, and a learner should not have to scroll it to see what just happened.
+NEWEST_EVENT_IN_SIGHT = """
+([scopeSelector, index]) => {
+  const scope = document.querySelectorAll(scopeSelector)[index];
+  const body = scope && scope.querySelector('.sessionkit-log .sessionkit-pane-body');
+  const newest = body && body.querySelector('li:last-child');
+  if (!newest || !body.clientHeight) return false;
+  const pane = body.getBoundingClientRect();
+  const entry = newest.getBoundingClientRect();
+  return entry.top >= pane.top - 1 && entry.bottom <= pane.bottom + 1;
+}
+"""
+
+
+def wait_for_newest_event(page: Any, scope_selector: str, index: int) -> None:
+    """Wait until the view's event log has its newest entry in sight."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_function(NEWEST_EVENT_IN_SIGHT, arg=[scope_selector, index], timeout=5000, polling=100)
+    except PlaywrightTimeoutError as error:
+        pytest.fail(f"the event log does not show its newest entry ({error})")

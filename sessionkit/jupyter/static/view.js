@@ -194,7 +194,8 @@ function scrollPane(body, mark) {
 }
 
 // The picture: note, caption, diagram, then the panels side by side. update(frame) redraws
-// only the parts whose data changed, so scrolling and the diagram stay put otherwise.
+// only the parts whose data changed, so scrolling and the diagram stay put otherwise; stop()
+// lets it go.
 export function createPicture(host) {
   const root = element("div", "sessionkit-view");
   const note = element("p", "sessionkit-note");
@@ -209,6 +210,28 @@ export function createPicture(host) {
   panels.append(objects.section, log.section, sql.section);
   root.append(note, caption, diagram, panels);
   host.append(root);
+  // A pane drawn before the page has laid it out cannot scroll yet (each cell's end draws a live
+  // view's output again, and the host draws it before placing it): it scrolls once it has a size.
+  const waiting = new Map();
+  const sized =
+    typeof ResizeObserver === "function" &&
+    new ResizeObserver(() => {
+      for (const [body, mark] of waiting) {
+        if (!body.clientHeight) continue;
+        waiting.delete(body);
+        sized.unobserve(body);
+        scrollPane(body, mark);
+      }
+    });
+  const scroll = (body, mark) => {
+    if (body.clientHeight || !sized) {
+      waiting.delete(body);
+      scrollPane(body, mark);
+      return;
+    }
+    waiting.set(body, mark);
+    sized.observe(body);
+  };
   const last = {};
   const changed = (key, value) => {
     const text = JSON.stringify(value);
@@ -225,14 +248,15 @@ export function createPicture(host) {
     const current = frame.current === undefined ? null : frame.current;
     if (changed("diagram", [frame.svg, frame.problem, frame.dot, frame.summary])) drawDiagram(diagram, frame);
     if (changed("objects", frame.objects)) drawObjects(objects.body, frame.objects);
-    if (changed("log", [frame.log, current])) scrollPane(log.body, drawLog(log.body, frame.log, current));
+    if (changed("log", [frame.log, current])) scroll(log.body, drawLog(log.body, frame.log, current));
     sql.section.hidden = frame.sql === null || frame.sql === undefined;
     if (!sql.section.hidden && changed("sql", [frame.sql, current])) {
-      scrollPane(sql.body, drawSql(sql.body, frame.sql, current));
+      scroll(sql.body, drawSql(sql.body, frame.sql, current));
     }
   }
 
-  return { root, caption, update };
+  const stop = () => sized && sized.disconnect();
+  return { root, caption, update, stop };
 }
 
 // ------------------------------------------------------------------ sources of frames
@@ -472,18 +496,25 @@ export function mountPlayer(host, source) {
     playing = false;
     clearTimeout(timer);
     unsubscribe();
+    picture.stop();
   };
 }
 
 // ------------------------------------------------------------------ anywidget
 const SIDE_WAIT_MS = 4000;
+// The side views this page has shown no side panel for. Each cell's end draws a view's outputs
+// again, so a copy of one of these says so at once instead of waiting for a panel all over again.
+const withoutSide = new Set();
 
 function mountPicture(host, model) {
   const picture = createPicture(host);
   const show = () => picture.update(model.get("frame"));
   show();
   model.on("change:frame", show);
-  return () => model.off("change:frame", show);
+  return () => {
+    model.off("change:frame", show);
+    picture.stop();
+  };
 }
 
 // A live view opened beside the notebook (view(side=True)) is displayed twice: in a JupyterLab
@@ -515,7 +546,8 @@ function mountLive(host, model) {
       note.textContent = "The live view is in the side panel on the right, in sight as you work further down.";
       return;
     }
-    if (Date.now() - started > SIDE_WAIT_MS) {
+    if (withoutSide.has(key) || Date.now() - started > SIDE_WAIT_MS) {
+      withoutSide.add(key);
       note.textContent = "There is no side panel here, so the live view is shown inline.";
       return;
     }
