@@ -243,3 +243,62 @@ def test_a_lesson_runs_in_notebook_7(notebook7_server: JupyterServer, browser_pa
         _page_is_clean(browser_monitor)
     finally:
         notebook7_server.shutdown_kernel(nb.kernel_id)
+
+
+EXERCISES = "08-exercises.ipynb"
+
+
+def answer_the_first_exercise(nb: Notebook7Notebook, page: Any) -> None:
+    """The first exercise's buttons work: a wrong answer, the right one, then the hint (ann is new: transient)."""
+    from playwright.sync_api import expect
+
+    [cell] = [i for i in range(nb.cell_count()) if nb.output(i).locator(".widget-vbox.sessionkit-exercise").count()][:1]
+    exercise = nb.output(cell).locator(".widget-vbox.sessionkit-exercise")
+    exercise.scroll_into_view_if_needed()
+    exercise.get_by_role("button", name="pending", exact=True).click()
+    exercise.get_by_role("button", name="Check").click()
+    expect(exercise).to_contain_text("Not quite: you said pending, but state_of() says transient")
+    exercise.get_by_role("button", name="transient", exact=True).click()
+    exercise.get_by_role("button", name="Check").click()
+    expect(exercise).to_contain_text("Correct: it is transient.")
+    exercise.get_by_role("button", name="Hint").click()
+    expect(exercise).to_contain_text("Has anything told the session about ann?")
+    save_screenshot(exercise, "notebook7-exercise-answered")
+
+
+OTHER_LESSONS = sorted(p.name for p in (REPO_ROOT / "notebooks").glob("*.ipynb") if p.name != LESSON)
+
+
+@pytest.mark.parametrize("name", OTHER_LESSONS)
+def test_every_lesson_runs_in_notebook_7(
+    notebook7_server: JupyterServer, browser_page: Any, browser_monitor: Any, name: str
+) -> None:
+    """Each other lesson, run with Run > Run All Cells: no cell fails, its pictures load, its widgets render.
+
+    Every SVG picture the committed lesson has (step pictures, ``%%sessionkit`` before and after)
+    is drawn again with the same words, and its live view, if it has one, stays inline and says so.
+    """
+    lesson = _copy_lesson(notebook7_server, name)
+    svg_cells = [
+        i
+        for i, cell in enumerate(lesson.cells)
+        if cell.cell_type == "code" and any("image/svg+xml" in o.get("data", {}) for o in cell.outputs)
+    ]
+    view_cells = _code_cells(lesson, "%sessionkit view --side")
+    nb = Notebook7Notebook(notebook7_server, browser_page, name).open()
+    try:
+        nb.run_all_from_menu()  # fails on any cell error, and waits for every widget view to render
+        pictures = browser_page.evaluate(STEP_PICTURES.replace("__CELL__", json.dumps(nb.CELL_SELECTOR)), svg_cells)
+        for cell, picture in zip(svg_cells, pictures, strict=True):
+            assert picture is not None, f"cell {cell}: no picture"
+            assert picture["decoded"], f"cell {cell}: the picture did not load"
+            drawn = unquote(picture["src"].split(",", 1)[1])
+            assert _svg_texts(drawn) == _svg_texts(_committed(lesson, cell, "image/svg+xml")), f"cell {cell}"
+        for cell in view_cells:
+            expect_inline_fallback(browser_page, nb.output(cell))
+        if name == EXERCISES:
+            answer_the_first_exercise(nb, browser_page)
+        save_screenshot(browser_page, f"notebook7-{name.removesuffix('.ipynb')}")
+        _page_is_clean(browser_monitor)
+    finally:
+        notebook7_server.shutdown_kernel(nb.kernel_id)
