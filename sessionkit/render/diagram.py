@@ -186,8 +186,9 @@ class StateDiagram(Renderable):
         self.moves: tuple[Transition, ...] = tuple(moves) if moves is not None else (() if last is None else (last,))
         self._focus = last
         self._columns = _columns(snapshot, max_tokens, None if last is None else last.label)
-        if isinstance(lanes, LaneBook):  # a live view's book: it learns the tokens drawn now
-            lanes.observe(snapshot, (obj for column in self._columns for obj in column.shown))
+        if isinstance(lanes, LaneBook):  # a live view's book: it learns the tokens drawn now, in order of first sight
+            shown = {obj.label for column in self._columns for obj in column.shown}
+            lanes.observe(snapshot, (obj for obj in snapshot.objects if obj.label in shown))
             lanes = lanes.lanes(max_tokens)
         #: Where each token sits: the slots a sequence of pictures shares (a lone picture packs its own).
         self.lanes = lanes or Lanes.packed((column.shown, column.hidden) for column in self._columns)

@@ -132,6 +132,23 @@ def test_a_live_view_book_learns_the_tokens_it_draws_and_keeps_their_lanes() -> 
     assert picture.lanes.height > 21.6  # room for the identity line
 
 
+def test_a_live_view_first_drawn_late_gives_lanes_in_order_of_first_sight() -> None:
+    # A view first drawn once the objects are in several states (a redraw that comes late, a view
+    # made after the work): the rows follow the objects' order, not the order of the boxes.
+    book = LaneBook(live=True)
+    late = Snapshot(
+        [
+            ObjectSnapshot("Author 1", PS, identity=(1,), last_seq=5),
+            ObjectSnapshot("Book 1", DT, identity=(1,), last_seq=9),
+            ObjectSnapshot("Author 2", PE, last_seq=7),
+        ],
+        at=9,
+        live=True,
+    )
+    picture = diagram(late, lanes=book)
+    assert picture.lanes.rows == {"Author 1": 0, "Book 1": 1, "Author 2": 2}
+
+
 # ---------------------------------------------------------------- seating
 def objects(*specs: tuple[str, int]) -> list[ObjectSnapshot]:
     return [ObjectSnapshot(label, PS, last_seq=seq) for label, seq in specs]
