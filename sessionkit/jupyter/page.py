@@ -1,10 +1,10 @@
-"""The replay as a page with no kernel behind it: every frame packed once, played by the widget's own view.js.
+"""The replay as a page with no kernel behind it: every frame packed once, played by the widget's own module.
 
 :func:`player_html` gives an HTML block (what a replay's ``text/html`` is, for nbconvert and
 course sites) and :func:`player_page` a whole self-contained file (``ReplayView.save()``).
-Both carry ``static/view.js`` and ``static/view.css`` inline and load no URL. Where scripts
-are stripped (GitHub's notebook viewer), the block shows the last frame as a static picture
-and the list of steps in words.
+Both carry the views' module (:func:`~sessionkit.jupyter.widget.view_module`) and
+``static/view.css`` inline and load no URL. Where scripts are stripped (GitHub's notebook
+viewer), the block shows the last frame as a static picture and the list of steps in words.
 
 Calm frames share their boxes and edges: :func:`pack` stores each distinct piece of SVG,
 caption, log line and SQL group once, and each frame as the numbers of its pieces; the
@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sessionkit.jupyter.widget import STATIC
+from sessionkit.jupyter.widget import STATIC, view_module
 from sessionkit.render.panels import Frame, Picture
 
 __all__ = ["pack", "player_html", "player_page"]
@@ -120,7 +120,7 @@ def player_html(data: dict[str, Any], last: Picture, steps: Sequence[tuple[int, 
     fallback = (
         f"{last.html()}<details open><summary>The {len(steps)} steps of this replay</summary><ol>{items}</ol></details>"
     )
-    module = (STATIC / "view.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
+    module = view_module().replace("</script", "<\\/script")
     mount = (
         f"for (const el of document.querySelectorAll('[data-sessionkit-replay=\"{key}\"]')) {{\n"
         "  if (el.dataset.mounted) continue;\n"

@@ -1,7 +1,7 @@
 """The replay: one anywidget that steps through the recorded events, in the manner of Python Tutor.
 
 Its controls (Play/Pause, a slider, first/back/forward/last, and the arrow, Home and End
-keys) are drawn by ``static/view.js``. They move the ``step`` trait; Python draws that
+keys) are drawn by ``static/player.js``. They move the ``step`` trait; Python draws that
 step's picture into the ``frame`` trait. The same JavaScript player can also step through
 frames embedded in a page, with no kernel behind it.
 """

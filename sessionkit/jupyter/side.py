@@ -2,7 +2,7 @@
 
 How it is detected: the kernel cannot see which frontend draws its outputs, so it does not
 guess. The view is displayed in a ``Sidecar`` and returned to be shown inline as well;
-view.js decides in the page. The inline copy, when the same view has appeared in a
+``static/widget.js`` decides in the page. The inline copy, when the same view has appeared in a
 JupyterLab side panel, folds into one sentence that says where the view is; where no side
 panel appears (classic frontends, Voila, VS Code, and Jupyter Notebook 7, where sidecar's panel
 looks for JupyterLab's right sidebar, fails and shows nothing), it stays inline and says so.

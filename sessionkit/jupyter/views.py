@@ -2,7 +2,7 @@
 
 ``LiveView`` (``Tracker.view()``) redraws the state diagram, the identity map, the event log
 and the SQL of each flush as events arrive; ``ReplayView`` (``Tracker.replay()``) steps
-through the recorded events. Both are drawn by ``static/view.js`` from a ``frame`` trait of
+through the recorded events. Both are drawn by the views' module in ``static/`` from a ``frame`` trait of
 plain data. This module imports ipywidgets and anywidget: ``import sessionkit`` does not
 import it, ``Tracker.view()`` and ``Tracker.replay()`` do.
 """

@@ -1,4 +1,4 @@
-"""The anywidget both views are: a ``frame`` of plain data, drawn by ``static/view.js``.
+"""The anywidget both views are: a ``frame`` of plain data, drawn by the views' module (:func:`view_module`).
 
 The JavaScript builds the view from the frame (see :class:`sessionkit.render.panels.Frame`)
 with ``textContent`` only, cleans the SVG before showing it, and slides each token from its
@@ -16,6 +16,16 @@ import traitlets
 from sessionkit.render.panels import Frame, Picture
 
 STATIC = Path(__file__).parent / "static"
+#: The files of the views' ES module, in the order they are joined (see the top of ``picture.js``).
+MODULE_PARTS = ("picture.js", "player.js", "widget.js")
+
+
+def view_module() -> str:
+    """The views' ES module: ``static/picture.js``, ``player.js`` and ``widget.js`` joined into one.
+
+    anywidget loads one module per widget, and a saved replay inlines the same text.
+    """
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in MODULE_PARTS)
 
 
 class PictureWidget(anywidget.AnyWidget):
@@ -25,7 +35,7 @@ class PictureWidget(anywidget.AnyWidget):
     and a static ``text/html`` picture beside the widget view.
     """
 
-    _esm = STATIC / "view.js"
+    _esm = view_module()
     _css = STATIC / "view.css"
     #: The picture shown, as plain data (a :class:`~sessionkit.render.panels.Frame`).
     frame = traitlets.Dict().tag(sync=True)

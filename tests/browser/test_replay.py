@@ -204,10 +204,10 @@ def frames_of_a_lesson() -> tuple[list[int], list[dict[str, Any]], list[dict[str
 
 def page_of(steps: list[int], frames: list[dict[str, Any]]) -> str:
     """A page that plays ``frames`` with the widget's own module: no kernel, no network."""
-    from sessionkit.jupyter.widget import STATIC
+    from sessionkit.jupyter.widget import STATIC, view_module
 
     data = json.dumps({"steps": steps, "frames": frames, "interval": 150}).replace("</", "<\\/")
-    module = (STATIC / "view.js").read_text()
+    module = view_module()
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>replay</title>"
         f"<style>{(STATIC / 'view.css').read_text()}</style></head><body>"
@@ -277,7 +277,7 @@ READ_HOSTILE = """
 
 
 def test_learner_data_never_runs_as_html_or_script(browser_page: Any, browser_monitor: Any) -> None:
-    from sessionkit.jupyter.widget import STATIC
+    from sessionkit.jupyter.widget import view_module
 
     frame = {
         "caption": HOSTILE,
@@ -295,7 +295,7 @@ def test_learner_data_never_runs_as_html_or_script(browser_page: Any, browser_mo
     page = (
         "<!doctype html><html><body><div id='picture'></div>"
         f"<script type='application/json' id='frame'>{data}</script>"
-        f"<script type='module'>{(STATIC / 'view.js').read_text()}\n"
+        f"<script type='module'>{view_module()}\n"
         "createPicture(document.getElementById('picture'))"
         ".update(JSON.parse(document.getElementById('frame').textContent));\n"
         "</script></body></html>"

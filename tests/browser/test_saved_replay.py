@@ -1,7 +1,7 @@
 """The saved replay.html, opened from disk in Chromium with every network request blocked: it plays by itself.
 
 Play, the buttons, the slider and the arrow keys move the tokens from box to box, and the
-caption names each step's event, exactly as the widget's player does (it is the same view.js).
+caption names each step's event, exactly as the widget's player does (it is the same module).
 Where scripts do not run, the page shows the last frame and the steps in words.
 """
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from sessionkit.jupyter.widget import MODULE_PARTS
 from tests.browser.conftest import (
     REPO_ROOT,
     JupyterServer,
@@ -77,7 +78,8 @@ def test_the_wheel_carries_the_views_javascript_and_css(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {name for name in names if name.startswith("sessionkit/jupyter/static/")}
     in_tree = {f"sessionkit/jupyter/static/{path.name}" for path in (REPO_ROOT / "sessionkit/jupyter/static").iterdir()}
-    assert {"sessionkit/jupyter/static/view.js", "sessionkit/jupyter/static/view.css"} <= shipped
+    static = {f"sessionkit/jupyter/static/{name}" for name in (*MODULE_PARTS, "view.css")}
+    assert static <= shipped
     assert shipped == in_tree
 
 

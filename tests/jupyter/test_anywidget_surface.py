@@ -23,9 +23,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 import sessionkit
 from sessionkit.jupyter.live import LiveView
 from sessionkit.jupyter.replay import ReplayView
-from sessionkit.jupyter.widget import STATIC, PictureWidget
+from sessionkit.jupyter.widget import PictureWidget, view_module
 
-VIEW_JS = (STATIC / "view.js").read_text(encoding="utf-8")
+VIEW_JS = view_module()
 STANDARD_MODEL_METHODS = {"get", "set", "save_changes", "on", "off", "send"}
 PLAIN_TRAITS = (traitlets.Unicode, traitlets.Int, traitlets.Float, traitlets.Bool, traitlets.Dict, traitlets.List)
 # What only Jupyter's ipywidgets manager (or one host) offers.

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 import sessionkit
 from sessionkit import InvalidSettingError
 from sessionkit.jupyter.page import pack
-from sessionkit.jupyter.widget import STATIC
+from sessionkit.jupyter.widget import view_module
 from tests.models import Author
 
 
@@ -42,7 +42,7 @@ def test_save_writes_one_file_with_every_frame_the_player_and_no_url(session: Se
     data = payload(page)
     assert data["steps"] == [event.seq for event in tracker.events]
     assert len(data["frames"]) == len(tracker.events)  # type: ignore[arg-type]
-    assert (STATIC / "view.js").read_text(encoding="utf-8").strip()[-200:] in page  # the widget's own player
+    assert view_module().strip()[-200:] in page  # the widget's own player
     assert "unpackFrames(data)" in page
     urls = set(re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)""", page))
     assert urls == set(), urls
@@ -57,7 +57,7 @@ def test_calm_frames_are_stored_once(session: Session) -> None:
     data = pack(replay.steps, frames)
     packed, unpacked = len(json.dumps(data)), len(json.dumps(frames))
     assert packed < unpacked / 4, (packed, unpacked)
-    # Put back together as view.js's unpackFrames does, every frame is what the widget shows.
+    # Put back together as player.js's unpackFrames does, every frame is what the widget shows.
     pool = data["pool"]
     for frame, stored in zip(frames, data["frames"], strict=True):
         assert "".join(pool[i] for i in stored["svg"]) == frame["svg"]

@@ -369,7 +369,8 @@ def test_the_front_end_is_the_static_module_and_the_traits_are_plain_data(make_v
     view = make_view()
     state = view.get_state()
     static = Path(sessionkit.__file__).parent / "jupyter" / "static"
-    assert state["_esm"] == (static / "view.js").read_text()
+    parts = [(static / name).read_text() for name in ("picture.js", "player.js", "widget.js")]
+    assert state["_esm"] == "\n".join(parts)  # one module: the picture, then the player, then render
     assert state["_css"] == (static / "view.css").read_text()
     assert "export default { render }" in state["_esm"]
     assert "export function mountPlayer(" in state["_esm"]
