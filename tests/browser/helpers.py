@@ -59,16 +59,18 @@ COUNT_ANIMATIONS = """
 })();
 """
 
-# Where each token of the diagram in the index-th element matching a selector sits:
-# {label: [states whose box holds it]}, the state boxes in page order, and running animations.
-# Open shadow roots (marimo puts each widget in one) are searched too.
-READ_TOKENS = """
-([scopeSelector, index]) => {
-  const deepAll = (root, selector) => {
+# Every element matching a selector, open shadow roots (marimo puts each widget in one) searched too.
+DEEP_ALL = """(root, selector) => {
     const found = Array.from(root.querySelectorAll(selector));
     for (const el of root.querySelectorAll('*')) if (el.shadowRoot) found.push(...deepAll(el.shadowRoot, selector));
     return found;
-  };
+  }"""
+
+# Where each token of the diagram in the index-th element matching a selector sits:
+# {label: [states whose box holds it]}, the state boxes in page order, and running animations.
+READ_TOKENS = """
+([scopeSelector, index]) => {
+  const deepAll = __DEEP_ALL__;
   const scope = deepAll(document, scopeSelector)[index];
   const svg = scope && scope.querySelector('.sessionkit-diagram svg');
   if (!svg) return null;
@@ -90,7 +92,7 @@ READ_TOKENS = """
   const moving = svg.getAnimations ? svg.getAnimations({subtree: true}).length : 0;
   return {states: Object.keys(boxes), tokens, moving};
 }
-"""
+""".replace("__DEEP_ALL__", DEEP_ALL)
 
 
 def read_tokens(page: Any, scope_selector: str, index: int) -> Any:

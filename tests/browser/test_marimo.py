@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import REPO_ROOT, save_screenshot
-from tests.browser.helpers import wait_for_tokens
+from tests.browser.helpers import DEEP_ALL, wait_for_tokens
 
 pytestmark = pytest.mark.browser
 
@@ -148,14 +148,10 @@ def test_views_in_marimo(marimo_app: str, browser_page: Any, browser_monitor: An
 
 
 # Graphviz pictures outside the live views (open shadow roots searched too): the step pictures.
-STEP_PICTURES = """() => {
-  const deepAll = (root, selector) => {
-    const found = Array.from(root.querySelectorAll(selector));
-    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) found.push(...deepAll(el.shadowRoot, selector));
-    return found;
-  };
+STEP_PICTURES = f"""() => {{
+  const deepAll = {DEEP_ALL};
   return deepAll(document, 'svg g.graph').filter(g => !g.closest('.sessionkit-view')).length;
-}"""
+}}"""
 
 
 def _step_pictures(page: Any) -> int:

@@ -17,33 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import ForeignKey, String, create_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Session
 
 import sessionkit
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, VIEWPORT, BrowserMonitor, save_screenshot
 from tests.browser.helpers import READ_TOKENS
+from tests.conftest import make_engine
+from tests.models import Author, Base, Book
 
 pytestmark = pytest.mark.browser
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Author(Base):
-    __tablename__ = "author"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50))
-    books: Mapped[list[Book]] = relationship(back_populates="author", cascade="all, delete-orphan")
-
-
-class Book(Base):
-    __tablename__ = "book"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(50))
-    author_id: Mapped[int] = mapped_column(ForeignKey("author.id"))
-    author: Mapped[Author] = relationship(back_populates="books")
 
 
 def _bundle(obj: Any) -> dict[str, Any]:
@@ -54,7 +36,7 @@ def _bundle(obj: Any) -> dict[str, Any]:
 @pytest.fixture
 def fallback_page(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], int]]:
     """A page of every fallback, from a real session: Ann persistent, Bo pending, Cy deleted, Dune detached."""
-    engine = create_engine("sqlite://")
+    engine = make_engine("sqlite://")
     Base.metadata.create_all(engine)
     session = Session(engine)
     with sessionkit.track(session, models=Base) as tracker:

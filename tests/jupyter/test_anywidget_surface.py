@@ -17,13 +17,13 @@ from collections.abc import Iterator
 
 import pytest
 import traitlets
-from sqlalchemy import String, create_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 import sessionkit
 from sessionkit.jupyter.live import LiveView
 from sessionkit.jupyter.replay import ReplayView
 from sessionkit.jupyter.widget import PictureWidget, view_module
+from tests.models import Author, Base
 
 VIEW_JS = view_module()
 STANDARD_MODEL_METHODS = {"get", "set", "save_changes", "on", "off", "send"}
@@ -32,25 +32,12 @@ PLAIN_TRAITS = (traitlets.Unicode, traitlets.Int, traitlets.Float, traitlets.Boo
 HOST_ONLY = ("widget_manager", "@jupyter-widgets", "window.Jupyter", "google.colab", "IPython", "requirejs", "define(")
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class Author(Base):
-    __tablename__ = "author"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50))
-
-
 @pytest.fixture
-def tracker() -> Iterator[sessionkit.Tracker]:
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as session, sessionkit.track(session, models=Base) as tracker:
+def tracker(session: Session) -> Iterator[sessionkit.Tracker]:
+    with sessionkit.track(session, models=Base) as tracker:
         session.add(Author(name="Ann"))
         session.flush()
         yield tracker
-    engine.dispose()
 
 
 # Read left to right, so that "//" inside a string is no comment and a quote inside a comment no string.
