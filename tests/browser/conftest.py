@@ -688,15 +688,19 @@ class LabNotebook(_BaseNotebook):
     CELL_SELECTOR = ".jp-NotebookPanel .jp-Notebook .jp-Cell"
 
     def open(self) -> LabNotebook:
-        self.page.goto(self.server.url(f"lab/tree/{quote(self.path)}", reset=""))
+        self._open_at(self.server.url(f"lab/tree/{quote(self.path)}", reset=""), "JupyterLab")
+        self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # room for outputs
+        return self
+
+    def _open_at(self, url: str, app: str) -> None:
+        """Go to ``url`` and wait until ``app`` shows the notebook with its kernel (a dialog fails the test)."""
+        self.page.goto(url)
         handle = self.page.wait_for_function(_LAB_READY_JS, arg=self.path, timeout=self.timeout_ms, polling=100)
         state = handle.json_value()
         if state.startswith("dialog:"):
-            msg = f"JupyterLab showed a dialog while opening {self.path}: {state}"
+            msg = f"{app} showed a dialog while opening {self.path}: {state}"
             raise AssertionError(msg)
         self.kernel_id = state.split(":", 1)[1]
-        self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # room for outputs
-        return self
 
     def state(self) -> dict[str, Any]:
         """Cell model states: execution counts, error outputs, widget-view outputs."""
@@ -767,13 +771,7 @@ class Notebook7Notebook(LabNotebook):
     """A notebook opened in Jupyter Notebook 7 (``jupyter notebook``): the same notebook widget and commands as Lab."""
 
     def open(self) -> Notebook7Notebook:
-        self.page.goto(self.server.url(f"notebooks/{quote(self.path)}"))
-        handle = self.page.wait_for_function(_LAB_READY_JS, arg=self.path, timeout=self.timeout_ms, polling=100)
-        state = handle.json_value()
-        if state.startswith("dialog:"):
-            msg = f"Notebook 7 showed a dialog while opening {self.path}: {state}"
-            raise AssertionError(msg)
-        self.kernel_id = state.split(":", 1)[1]
+        self._open_at(self.server.url(f"notebooks/{quote(self.path)}"), "Notebook 7")
         return self
 
 
